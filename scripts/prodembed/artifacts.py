@@ -66,7 +66,7 @@ class ModelArtifacts:
             "similarity": self.similarity,
             "global_bias": float(self.global_bias),
             "dim": int(self.embeddings.shape[1]),
-            "rows": int(len(self.asins)),
+            "rows": len(self.asins),
         }
         write_json(directory / "model.json", info)
 
@@ -74,7 +74,9 @@ class ModelArtifacts:
     def load(cls, directory: str | Path) -> ModelArtifacts:
         directory = Path(directory)
         info = json.loads((directory / "model.json").read_text())
-        asins = pq.read_table(directory / "index.parquet").column("asin").to_numpy(zero_copy_only=False)
+        asins = (
+            pq.read_table(directory / "index.parquet").column("asin").to_numpy(zero_copy_only=False)
+        )
         return cls(
             embeddings=load_npy(directory / "embeddings.npy"),
             asins=np.asarray(asins, dtype=object),

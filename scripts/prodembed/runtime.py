@@ -17,7 +17,9 @@ import numpy as np
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def setup_logging(log_path: str | os.PathLike | None = None, name: str = "prodembed") -> logging.Logger:
+def setup_logging(
+    log_path: str | os.PathLike | None = None, name: str = "prodembed"
+) -> logging.Logger:
     """Log to the rule's log file (and stderr), so progress lands where Snakemake keeps it."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
@@ -51,9 +53,8 @@ def write_json(path: str | os.PathLike, obj) -> None:
 
 
 def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.save(fh, array, allow_pickle=False)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, array, allow_pickle=False)
 
 
 def load_npy(path: str | os.PathLike) -> np.ndarray:
@@ -92,3 +93,22 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed % 2**32)
     if "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)
+
+
+def write_parquet(frame, path: str | os.PathLike) -> None:
+    """Write a DataFrame (or pyarrow Table) to parquet atomically, without the pandas index."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = (
+        frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    )
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def read_parquet(path: str | os.PathLike):
+    """Read a parquet file into pandas with plain object strings (stable across pandas versions)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pandas()

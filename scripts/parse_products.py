@@ -1,0 +1,25 @@
+"""Rule parse_products: dump -> products.parquet + parse report (both release formats)."""
+
+import sys
+
+from prodembed.download import DownloadError, verify_sha256
+from prodembed.parse import DumpError, read_products, write_products
+from prodembed.runtime import setup_logging, write_json
+
+log = setup_logging(snakemake.log[0])
+options = snakemake.params.parse
+try:
+    if snakemake.params.sha256:
+        verify_sha256(snakemake.input[0], snakemake.params.sha256)
+    table, report = read_products(
+        snakemake.input[0],
+        threads=snakemake.threads,
+        max_bad_fraction=options["max_bad_fraction"],
+        allow_truncated=options["allow_truncated"],
+    )
+except (DumpError, DownloadError) as exc:
+    log.error("%s", exc)
+    sys.exit(1)
+write_products(table, snakemake.output.products)
+write_json(snakemake.output.report, report.to_dict())
+log.info("parse report: %s", report.to_dict())

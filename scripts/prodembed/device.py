@@ -1,0 +1,44 @@
+"""Pick the torch device and thread count a training job may use.
+
+A job uses CUDA only when Snakemake granted it a GPU (``resources.gpu``) *and* one is visible:
+a host with a GPU but a job scheduled without one must not grab it, and a job granted a GPU on
+a host without CUDA falls back to the CPU instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import torch
+
+log = logging.getLogger(__name__)
+
+
+def select_device(gpus_given: int) -> torch.device:
+    """CUDA when the job was given a GPU and torch sees one, else CPU; logs the reason."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>")
+    if gpus_given > 0 and torch.cuda.is_available():
+        device = torch.device("cuda")
+        log.info(
+            "device cuda: %s (resources.gpu=%d, CUDA_VISIBLE_DEVICES=%s)",
+            torch.cuda.get_device_name(device),
+            gpus_given,
+            visible,
+        )
+        return device
+    reason = (
+        "no GPU granted to the job (resources.gpu=0)"
+        if gpus_given <= 0
+        else f"resources.gpu={gpus_given} but torch sees no CUDA device "
+        f"(CUDA_VISIBLE_DEVICES={visible}, torch {torch.__version__})"
+    )
+    log.info("device cpu: %s", reason)
+    return torch.device("cpu")
+
+
+def configure_threads(n: int) -> None:
+    """Use the job's ``threads`` for torch's intra-op pool (torch defaults to every core)."""
+    n = max(1, int(n))
+    torch.set_num_threads(n)
+    log.info("torch threads: %d", n)

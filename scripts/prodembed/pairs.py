@@ -1,0 +1,154 @@
+"""The (center, context, negatives) engine shared by every skip-gram-style trainer.
+
+The study fed pairs through a per-pair Python DataLoader (~13k walks/s), which set its run
+times. Here an epoch's pairs are built with a handful of whole-tensor operations on the
+training device, shuffled with a seeded ``torch.Generator`` and cut into large batches;
+negatives come from a word2vec-style lookup table on the same device. Nothing in the batch
+loop touches Python per pair or synchronises with the host, so the trainer's GPU kernels can
+run back to back (the only host syncs are one boolean-mask compaction per window offset per
+chunk of walks).
+
+Pairs follow word2vec: for each center position a window ``b ~ U{1..window}`` is drawn and
+every token within ``b`` positions on the same walk is a context, in both directions.
+Negative ids of walks (``-1``) are treated as padding and never form pairs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+#: Pairs built at once on the CPU: 2**24 pairs cost ~0.4 GiB with the shuffle; more only
+#: thrashes caches. On a GPU the whole Electronics epoch (~2e8 pairs, ~5 GiB) fits at once.
+CPU_MAX_PAIRS = 2**24
+CUDA_MAX_PAIRS = 2**28
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A well-mixed 63-bit seed per (seed, epoch), so epochs never share a random stream."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(2, np.uint64)[0] >> 1)
+
+
+def unigram_table(counts: torch.Tensor, power: float = 0.75, size: int | None = None):
+    """word2vec's negative-sampling table: node i fills ~ size * p_i of the slots, p ~ count^power.
+
+    Sampling is then one uniform ``randint`` plus a gather, the cheapest draw on a GPU. Slot
+    boundaries are rounded cumulative probabilities, so every node is off by < 1 slot; the
+    default size (>= 64 slots per node on average) keeps that error small.
+    """
+    n = len(counts)
+    size = size or int(min(max(2**20, 64 * n), 2**25))
+    p = counts.double().pow(power)
+    bounds = torch.round(torch.cumsum(p / p.sum(), 0) * size).long()
+    slots = torch.diff(bounds, prepend=bounds.new_zeros(1))
+    nodes = torch.arange(n, device=counts.device, dtype=torch.int32)
+    return torch.repeat_interleave(nodes, slots)
+
+
+class PairEngine:
+    """Yields shuffled ``(center, context, negatives)`` batches of one epoch on ``device``.
+
+    ``negatives`` has shape (batch, negatives) and is drawn from unigram^power over the node
+    frequencies in ``walks``. ``dynamic_window=False`` uses the full window at every position
+    (tests use it to check the exact pair set). ``max_pairs`` caps the pairs held at once:
+    the walks are shuffled and cut into chunks whose pairs fit, each chunk shuffled on its
+    own. The same seed, device and thread count give the same batches.
+    """
+
+    def __init__(
+        self,
+        walks: np.ndarray | torch.Tensor,
+        n_nodes: int,
+        *,
+        window: int = 5,
+        negatives: int = 5,
+        batch_size: int = 16384,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        dynamic_window: bool = True,
+        max_pairs: int | None = None,
+        power: float = 0.75,
+        table_size: int | None = None,
+    ) -> None:
+        if window < 1 or negatives < 0 or batch_size < 1:
+            raise ValueError("window and batch_size must be >= 1 and negatives >= 0")
+        self.device = torch.device(device)
+        self.walks = torch.as_tensor(np.asarray(walks), dtype=torch.int32).to(self.device)
+        if self.walks.ndim != 2 or self.walks.shape[1] < 2:
+            raise ValueError(f"walks must be (n_walks, length >= 2), got {tuple(self.walks.shape)}")
+        self.n_nodes = int(n_nodes)
+        if self.walks.numel() and int(self.walks.max()) >= self.n_nodes:
+            raise ValueError("walks hold node ids >= n_nodes")
+        self.window = min(window, self.walks.shape[1] - 1)
+        self.negatives = negatives
+        self.batch_size = batch_size
+        self.seed = seed
+        self.dynamic_window = dynamic_window
+        self.padded = bool((self.walks < 0).any())
+        tokens = self.walks[self.walks >= 0] if self.padded else self.walks.reshape(-1)
+        self.counts = torch.bincount(tokens.long(), minlength=self.n_nodes)
+        self.table = unigram_table(self.counts, power, table_size)
+        if max_pairs is None:
+            max_pairs = CUDA_MAX_PAIRS if self.device.type == "cuda" else CPU_MAX_PAIRS
+        per_walk = 2 * self.window * (self.walks.shape[1] - 1)
+        self.chunk_walks = max(1, max_pairs // per_walk)
+        self.pairs_per_epoch = self._expected_pairs()
+
+    def _expected_pairs(self) -> float:
+        """Expected pairs per epoch (exact with a fixed window), for linear lr schedules."""
+        total = 0.0
+        for d in range(1, self.window + 1):
+            left, right = self.walks[:, :-d], self.walks[:, d:]
+            valid = int(((left >= 0) & (right >= 0)).sum()) if self.padded else left.numel()
+            keep = (self.window - d + 1) / self.window if self.dynamic_window else 1.0
+            total += 2 * valid * keep
+        return total
+
+    def pairs(self, walks: torch.Tensor, generator: torch.Generator):
+        """All (center, context) pairs of ``walks`` (int32), in walk-major order."""
+        n, length = walks.shape
+        if self.dynamic_window:
+            b = torch.randint(
+                1, self.window + 1, (n, length), generator=generator, device=self.device
+            ).to(torch.int8)
+        centers, contexts = [], []
+        for d in range(1, self.window + 1):
+            left, right = walks[:, :-d], walks[:, d:]
+            if not self.dynamic_window and not self.padded:
+                centers += [left.reshape(-1), right.reshape(-1)]
+                contexts += [right.reshape(-1), left.reshape(-1)]
+                continue
+            fwd = b[:, :-d] >= d if self.dynamic_window else torch.ones_like(left, dtype=bool)
+            bwd = b[:, d:] >= d if self.dynamic_window else torch.ones_like(left, dtype=bool)
+            if self.padded:
+                valid = (left >= 0) & (right >= 0)
+                fwd, bwd = fwd & valid, bwd & valid
+            centers += [left[fwd], right[bwd]]
+            contexts += [right[fwd], left[bwd]]
+        return torch.cat(centers), torch.cat(contexts)
+
+    def sample_negatives(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        slot = torch.randint(
+            len(self.table), (n, self.negatives), generator=generator, device=self.device
+        )
+        return self.table[slot].long()
+
+    def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Batches of int64 ``center`` (B,), ``context`` (B,), ``negatives`` (B, negatives)."""
+        g = torch.Generator(device=self.device)
+        g.manual_seed(epoch_seed(self.seed, epoch))
+        order = torch.randperm(len(self.walks), generator=g, device=self.device)
+        for start in range(0, len(order), self.chunk_walks):
+            centers, contexts = self.pairs(self.walks[order[start : start + self.chunk_walks]], g)
+            perm = torch.randperm(len(centers), generator=g, device=self.device)
+            centers, contexts = centers[perm], contexts[perm]
+            for s in range(0, len(centers), self.batch_size):
+                c = centers[s : s + self.batch_size].long()
+                yield c, contexts[s : s + self.batch_size].long(), self.sample_negatives(len(c), g)
+
+    def batches_per_epoch(self) -> int:
+        """Approximate (exact with a fixed window and one chunk), for progress logging."""
+        return max(1, math.ceil(self.pairs_per_epoch / self.batch_size))

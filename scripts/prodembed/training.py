@@ -1,0 +1,86 @@
+"""What every training rule does around its trainer: inputs, device, timing, saving."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from .artifacts import ModelArtifacts
+from .runtime import Stopwatch, load_npy, peak_rss_mb, seed_everything
+
+log = logging.getLogger(__name__)
+
+
+def node_asins(nodes_path: str | Path) -> np.ndarray:
+    """Asin of each training node id (graph/nodes.parquet is written in node order)."""
+    table = pq.read_table(nodes_path)
+    nodes = table.column("node").to_numpy()
+    if not np.array_equal(nodes, np.arange(len(nodes))):
+        raise ValueError(f"{nodes_path}: node ids are not 0..n-1 in order")
+    return np.asarray(table.column("asin").to_numpy(zero_copy_only=False), dtype=object)
+
+
+def node_ids(asins: np.ndarray, values) -> np.ndarray:
+    """Vectorised asin -> node id lookup; every value must be a training node."""
+    ids = pd.Index(asins).get_indexer(values)
+    if (ids < 0).any():
+        raise ValueError(f"{int((ids < 0).sum())} products are not nodes of the training graph")
+    return ids.astype(np.int64)
+
+
+def load_walks(path: str | Path, n_nodes: int) -> np.ndarray:
+    walks = load_npy(path)
+    if walks.ndim != 2 or walks.dtype != np.int32:
+        raise ValueError(
+            f"{path}: expected an int32 (n_walks, length) array, got {walks.dtype} {walks.shape}"
+        )
+    if walks.size and (walks.min() < 0 or walks.max() >= n_nodes):
+        raise ValueError(f"{path}: node ids outside 0..{n_nodes - 1}; walks and graph disagree")
+    return walks
+
+
+class TrainingRun:
+    """Seeds, times and saves one model; the rule script supplies only the trainer call."""
+
+    def __init__(self, snakemake, *, torch: bool = True) -> None:
+        self.out_dir = Path(snakemake.output.model).parent
+        self.seed = int(getattr(snakemake.params, "seed", 0))
+        self.params = getattr(snakemake.params, "train", {})
+        self.threads = snakemake.threads
+        self.device = "cpu"
+        if torch:  # gensim and the degree baseline never import torch
+            from .device import configure_threads, select_device
+
+            configure_threads(snakemake.threads)
+            self.device = select_device(int(getattr(snakemake.resources, "gpu", 0)))
+        seed_everything(self.seed)
+        self.clock = Stopwatch()
+
+    def save(
+        self,
+        embeddings: np.ndarray,
+        asins: np.ndarray,
+        similarity: str,
+        *,
+        bias: np.ndarray | None = None,
+        global_bias: float = 0.0,
+        has_vector: np.ndarray | None = None,
+        **info,
+    ) -> None:
+        seconds = self.clock.seconds
+        if has_vector is not None:
+            embeddings, asins = embeddings[has_vector], asins[has_vector]
+            bias = None if bias is None else bias[has_vector]
+        model = ModelArtifacts(embeddings, asins, similarity, bias=bias, global_bias=global_bias)
+        model.save(
+            self.out_dir,
+            **info,
+            train_seconds=seconds,
+            peak_rss_mb=peak_rss_mb(),
+            device=str(self.device),
+        )
+        log.info("trained in %.1f s on %s; %d vectors saved", seconds, self.device, len(asins))

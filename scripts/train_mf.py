@@ -1,0 +1,26 @@
+"""Rule train_mf: MF on the training edges (mf: sigma(e_a . e_b); mf_bias: with biases)."""
+
+from prodembed.mf import train_mf
+from prodembed.runtime import read_parquet, setup_logging
+from prodembed.training import TrainingRun, node_asins, node_ids
+
+log = setup_logging(snakemake.log[0])
+run = TrainingRun(snakemake)
+asins = node_asins(snakemake.input.nodes)
+train = read_parquet(snakemake.input.train)
+p, hp = run.params, run.params["mf"]
+emb, bias, global_bias, info = train_mf(
+    node_ids(asins, train["a"]),
+    node_ids(asins, train["b"]),
+    len(asins),
+    dim=p["dim"],
+    bias=snakemake.wildcards.model == "mf_bias",
+    negatives=p["negatives"],
+    epochs=p["epochs"],
+    lr=hp["lr"],
+    l2=hp["l2"],
+    batch_size=hp["batch_size"],
+    seed=run.seed,
+    device=run.device,
+)
+run.save(emb, asins, "dot", bias=bias, global_bias=global_bias, **info)

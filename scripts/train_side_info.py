@@ -1,0 +1,27 @@
+"""Rule train_side_info: EGES skip-gram; cold products are embedded from their metadata."""
+
+from prodembed.eges import train_eges
+from prodembed.runtime import read_parquet, setup_logging
+from prodembed.side_info import encode_side_info
+from prodembed.training import TrainingRun, load_walks, node_asins
+
+log = setup_logging(snakemake.log[0])
+run = TrainingRun(snakemake)
+asins = node_asins(snakemake.input.nodes)
+p, hp = run.params, run.params["side_info"]
+side_info = encode_side_info(
+    asins, read_parquet(snakemake.input.products), price_buckets=hp["price_buckets"]
+)
+emb, has_vector, info = train_eges(
+    load_walks(snakemake.input.walks, len(asins)),
+    side_info,
+    dim=p["dim"],
+    window=p["window"],
+    negatives=p["negatives"],
+    epochs=p["epochs"],
+    lr=hp["lr"],
+    batch_size=hp["batch_size"],
+    seed=run.seed,
+    device=run.device,
+)
+run.save(emb, side_info.asins, "cosine", has_vector=has_vector, **info)
