@@ -1,12 +1,13 @@
 """Rule report: the dataset x model matrix, the study's numbers beside ours, comparison plots."""
 
 import json
+from pathlib import Path
 
 from prodembed.report import build_report
 from prodembed.runtime import setup_logging
 
 log = setup_logging(snakemake.log[0])
-metrics = [json.loads(open(path).read()) for path in snakemake.input]
+metrics = [json.loads(Path(path).read_text()) for path in snakemake.input]
 build_report(
     metrics,
     out_md=snakemake.output.md,

@@ -5,7 +5,7 @@ from prodembed.runtime import setup_logging
 from prodembed.training import TrainingRun, load_walks, node_asins
 
 log = setup_logging(snakemake.log[0])
-run = TrainingRun(snakemake, torch=False)
+run = TrainingRun(snakemake)
 asins = node_asins(snakemake.input.nodes)
 p, hp = run.params, run.params["gensim"]
 emb, has_vector, info = train_gensim(

@@ -1,11 +1,12 @@
 """Rule train_mf_sequences: MF with biases on skip-gram (center, context) pairs from walks."""
 
+from prodembed.device import job_device
 from prodembed.runtime import setup_logging
 from prodembed.skipgram import train_mf_sequences
 from prodembed.training import TrainingRun, load_walks, node_asins
 
 log = setup_logging(snakemake.log[0])
-run = TrainingRun(snakemake)
+run = TrainingRun(snakemake, device=job_device(snakemake))
 asins = node_asins(snakemake.input.nodes)
 p, hp = run.params, run.params["mf_sequences"]
 emb, bias, global_bias, info = train_mf_sequences(

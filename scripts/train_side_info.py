@@ -1,12 +1,13 @@
 """Rule train_side_info: EGES skip-gram; cold products are embedded from their metadata."""
 
+from prodembed.device import job_device
 from prodembed.eges import train_eges
 from prodembed.runtime import read_parquet, setup_logging
 from prodembed.side_info import encode_side_info
 from prodembed.training import TrainingRun, load_walks, node_asins
 
 log = setup_logging(snakemake.log[0])
-run = TrainingRun(snakemake)
+run = TrainingRun(snakemake, device=job_device(snakemake))
 asins = node_asins(snakemake.input.nodes)
 p, hp = run.params, run.params["side_info"]
 side_info = encode_side_info(

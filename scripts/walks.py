@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from prodembed.device import job_device
 from prodembed.graph import load_graph
 from prodembed.runtime import save_npy, setup_logging
 from prodembed.walks import generate_walks
@@ -9,12 +10,7 @@ from prodembed.walks import generate_walks
 log = setup_logging(snakemake.log[0])
 options = snakemake.params.walks
 walker = snakemake.wildcards.walker
-gpus = int(getattr(snakemake.resources, "gpu", 0))
-device = "cpu"
-if gpus > 0:
-    from prodembed.device import select_device
-
-    device = str(select_device(gpus))
+device = str(job_device(snakemake))
 n2v = options["node2vec"] if walker == "node2vec" else {"p": 1.0, "q": 1.0}
 walks = generate_walks(
     load_graph(Path(snakemake.input.csr).parent),

@@ -6,9 +6,12 @@ non-edges, as many as positives, drawn two ways:
 * ``uniform``: both endpoints uniform over the products of the validation edges — the
   study's protocol. Positive endpoints are degree-biased and these are not, so popularity
   alone scores well on it.
-* ``degree_matched``: each endpoint drawn from the multiset of positive endpoints, so the
-  degree distribution of negatives matches that of positives and popularity alone scores
-  about 0.5.
+* ``degree_matched``: endpoints drawn in proportion to how often each product is a
+  positive endpoint, so the degree distribution of negatives matches that of positives and
+  popularity alone scores about 0.5. Rejecting edges removes popular pairs more often than
+  others, which would pull negatives towards low degrees; the draw probabilities are
+  corrected for that by a short fixed-point iteration, so the accepted negatives' endpoint
+  distribution matches the positives' (see ``_matched_probabilities``).
 
 Sampling is vectorised rejection: draw a batch of candidate pairs, drop self-pairs, edges of
 the full graph and repeats, keep going until there are enough.
@@ -57,7 +60,11 @@ def split_edges(
     a_all, b_all = codes[:n_edges].astype(np.int64), codes[n_edges:].astype(np.int64)
     edge_keys = np.sort(np.minimum(a_all, b_all) * n + np.maximum(a_all, b_all))
     pos_ends = np.concatenate([a_all[val_mask], b_all[val_mask]])
-    pools = {"uniform": np.unique(pos_ends), "degree_matched": pos_ends}
+    pool, counts = np.unique(pos_ends, return_counts=True)
+    pools = {
+        "uniform": (pool, None),
+        "degree_matched": (pool, _matched_probabilities(pool, counts, a_all, b_all, n)),
+    }
 
     uniques = np.asarray(uniques, dtype=object)
     val_sets = {}
@@ -89,8 +96,32 @@ def split_edges(
     return train, val_sets, report
 
 
+def _matched_probabilities(
+    pool: np.ndarray, counts: np.ndarray, a: np.ndarray, b: np.ndarray, n: int, rounds: int = 10
+) -> np.ndarray:
+    """Draw probabilities whose accepted (non-edge, non-self) pairs have the target marginal.
+
+    A product u drawn with probability q(u) survives rejection with probability
+    1 - s(u), where s(u) is the q-mass of u itself and its graph neighbours. Solving
+    q(u) proportional to target(u) / (1 - s(u)) by fixed-point iteration makes the accepted
+    endpoints follow the target: the positives' endpoint frequencies.
+    """
+    target = np.zeros(n)
+    target[pool] = counts / counts.sum()
+    q = target.copy()
+    for _ in range(rounds):
+        blocked = (
+            q
+            + np.bincount(a, weights=q[b], minlength=n)
+            + np.bincount(b, weights=q[a], minlength=n)
+        )
+        q = np.where(target > 0, target / np.clip(1.0 - blocked, 1e-3, None), 0.0)
+        q /= q.sum()
+    return q[pool]
+
+
 def _sample_non_edges(
-    pool: np.ndarray,
+    pool: tuple[np.ndarray, np.ndarray | None],
     count: int,
     edge_keys: np.ndarray,
     n: int,
@@ -98,14 +129,18 @@ def _sample_non_edges(
     protocol: str,
     max_rounds: int = 1000,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``count`` distinct non-edge pairs with both endpoints from ``pool``."""
+    """Draw ``count`` distinct non-edge pairs with both endpoints from ``pool``.
+
+    ``pool`` is (products, draw probabilities or None for uniform).
+    """
+    products, probs = pool
     chosen = np.empty(0, dtype=np.int64)
     for _ in range(max_rounds):
         need = count - len(chosen)
         if need <= 0:
             break
         size = int(need * 1.3) + 16
-        u, v = rng.choice(pool, size), rng.choice(pool, size)
+        u, v = rng.choice(products, (2, size), p=probs)
         keys = np.minimum(u, v) * n + np.maximum(u, v)
         keys = keys[(u != v) & ~_contains(edge_keys, keys)]
         # keep first occurrences in draw order so the result does not depend on batch sizes

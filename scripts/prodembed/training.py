@@ -46,17 +46,13 @@ def load_walks(path: str | Path, n_nodes: int) -> np.ndarray:
 class TrainingRun:
     """Seeds, times and saves one model; the rule script supplies only the trainer call."""
 
-    def __init__(self, snakemake, *, torch: bool = True) -> None:
+    def __init__(self, snakemake, device="cpu") -> None:
+        """``device`` comes from ``device.job_device`` in torch rules; gensim and degree use the CPU."""
         self.out_dir = Path(snakemake.output.model).parent
         self.seed = int(getattr(snakemake.params, "seed", 0))
         self.params = getattr(snakemake.params, "train", {})
         self.threads = snakemake.threads
-        self.device = "cpu"
-        if torch:  # gensim and the degree baseline never import torch
-            from .device import configure_threads, select_device
-
-            configure_threads(snakemake.threads)
-            self.device = select_device(int(getattr(snakemake.resources, "gpu", 0)))
+        self.device = device
         seed_everything(self.seed)
         self.clock = Stopwatch()
 
