@@ -34,6 +34,8 @@ rule evaluate:
     conda:
         "../envs/evaluate.yaml"
     threads: 2
+    resources:
+        gpu=1,
     params:
         evaluate=config["evaluate"],
         seed=config["seed"],

@@ -18,7 +18,8 @@ rule report:
     conda:
         "../envs/evaluate.yaml"
     params:
-        datasets=DATASETS,
+        datasets=config["datasets"],
         models=MODELS,
+        k=config["evaluate"]["k"],
     script:
         "../scripts/report.py"

@@ -156,6 +156,8 @@ rule neighbours:
     conda:
         "../envs/evaluate.yaml"
     threads: 4
+    resources:
+        gpu=1,
     params:
         k=config["evaluate"]["k"],
     script:

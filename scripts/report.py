@@ -14,5 +14,6 @@ build_report(
     out_csv=snakemake.output.csv,
     plot_dir=snakemake.output.plots,
     meta={"datasets": snakemake.params.datasets, "models": snakemake.params.models},
+    k=snakemake.params.k,
 )
 log.info("report over %d dataset x model cells", len(metrics))

@@ -42,6 +42,23 @@ def row_index(model: ModelArtifacts) -> pd.Index:
     return index
 
 
+def _codes(*columns) -> tuple[list[np.ndarray], pd.Index]:
+    """Each column as codes into one index of its distinct asins.
+
+    Pairs and edges name the same products over and over: hashing every string once, then
+    looking up only the distinct ones, is about twice as fast as ``get_indexer`` per column and
+    serves several lookups (model rows, seen products) at once.
+    """
+    values = pd.concat([pd.Series(c) for c in columns], ignore_index=True)
+    codes, uniques = pd.factorize(values)
+    return np.split(codes, np.cumsum([len(c) for c in columns])[:-1]), pd.Index(uniques)
+
+
+def _positions(index: pd.Index, uniques: pd.Index) -> np.ndarray:
+    """Position of each distinct value in ``index`` (-1: absent), plus -1 for missing values."""
+    return np.append(index.get_indexer(uniques), -1)
+
+
 def score_pairs(model: ModelArtifacts, a, b) -> tuple[np.ndarray, np.ndarray]:
     """Score the pairs ``(a[i], b[i])`` by the model's own similarity.
 
@@ -49,8 +66,9 @@ def score_pairs(model: ModelArtifacts, a, b) -> tuple[np.ndarray, np.ndarray]:
     whether the model has a row for both products. Uncovered pairs get the neutral score (module
     docstring); when no pair is covered any constant is rank-neutral, and 0 is used.
     """
-    index = row_index(model)
-    return _score_rows(model, index.get_indexer(np.asarray(a)), index.get_indexer(np.asarray(b)))
+    (ca, cb), uniques = _codes(a, b)
+    rows = _positions(row_index(model), uniques)
+    return _score_rows(model, rows[ca], rows[cb])
 
 
 def _score_rows(model: ModelArtifacts, ra: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -75,34 +93,52 @@ def _score_rows(model: ModelArtifacts, ra: np.ndarray, rb: np.ndarray) -> tuple[
     return scores, covered
 
 
+def _training(index: pd.Index, train_edges: pd.DataFrame) -> tuple[pd.Index, np.ndarray, ...]:
+    """Seen products (those with training edges) and the model rows of both ends of each edge."""
+    (ca, cb), seen = _codes(train_edges["a"], train_edges["b"])
+    rows = _positions(index, seen)
+    return seen, rows[ca], rows[cb]
+
+
+def _pair_rows(index: pd.Index, seen: pd.Index, pairs: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Model rows of both products of each pair, and whether both are seen in training."""
+    (ca, cb), uniques = _codes(pairs["a"], pairs["b"])
+    rows = _positions(index, uniques)
+    known = _positions(seen, uniques) >= 0
+    return rows[ca], rows[cb], known[ca] & known[cb]
+
+
 def score_protocols(
     model: ModelArtifacts,
     val_pairs: pd.DataFrame,
     val_pairs_dm: pd.DataFrame | None,
     train_edges: pd.DataFrame,
 ) -> dict[str, pd.DataFrame]:
-    """Scored validation pairs per protocol: columns ``label``, ``score``, ``covered``, ``seen``.
+    """Scored validation pairs per protocol given (``uniform``, ``degree_matched``).
 
-    The neutral score is computed per protocol, over that set's covered pairs.
+    Columns ``label``, ``score``, ``covered``, ``seen``, and ``row_a``/``row_b`` (the model rows,
+    -1 for none). The neutral score is computed per protocol, over that set's covered pairs.
     """
     index = row_index(model)
-    seen = pd.Index(pd.unique(np.concatenate([train_edges["a"], train_edges["b"]])))
-    sets = {"uniform": val_pairs, "degree_matched": val_pairs_dm}
+    seen, _, _ = _training(index, train_edges)
+    return _score_sets(model, index, seen, val_pairs, val_pairs_dm)
+
+
+def _score_sets(model, index, seen, val_pairs, val_pairs_dm) -> dict[str, pd.DataFrame]:
     scored = {}
-    for protocol, pairs in sets.items():
+    for protocol, pairs in zip(PROTOCOLS, (val_pairs, val_pairs_dm), strict=True):
         if pairs is None:
             continue
-        ra, rb = index.get_indexer(pairs["a"].to_numpy()), index.get_indexer(pairs["b"].to_numpy())
+        ra, rb, is_seen = _pair_rows(index, seen, pairs)
         scores, covered = _score_rows(model, ra, rb)
-        is_seen = (seen.get_indexer(pairs["a"].to_numpy()) >= 0) & (
-            seen.get_indexer(pairs["b"].to_numpy()) >= 0
-        )
         scored[protocol] = pd.DataFrame(
             {
                 "label": pairs["label"].to_numpy(dtype=np.int8),
                 "score": scores,
                 "covered": covered,
                 "seen": is_seen,
+                "row_a": ra,
+                "row_b": rb,
             }
         )
     return scored
@@ -117,32 +153,26 @@ def evaluate_model(
     k: int = 10,
     ranking_sample: int = 2000,
     seed: int = 0,
-    device: str = "cpu",
+    device: str | torch.device = "cpu",
 ) -> dict:
     """All metrics of one model, as a flat JSON-ready dict (full precision; None = undefined).
 
     Pair metrics per protocol (suffix ``_dm`` for degree-matched negatives; all None when that
     set is not given): ``auc_all``, ``auc_seen``, ``pr_auc``, ``coverage``, ``coverage_pos``,
     ``coverage_neg``, ``n_pairs``, ``n_seen_pairs``. Ranking metrics from the held-out
-    positives: ``recall_at_{k}``, ``ndcg_at_{k}``, ``n_ranking_queries``.
+    positives (``ranking_metrics``): ``recall_at_{k}``, ``ndcg_at_{k}``, ``n_ranking_queries``.
     """
-    scored = score_protocols(model, val_pairs, val_pairs_dm, train_edges)
+    index = row_index(model)
+    seen, ta, tb = _training(index, train_edges)
+    scored = _score_sets(model, index, seen, val_pairs, val_pairs_dm)
     metrics: dict = {}
     for protocol, suffix in PROTOCOLS.items():
         pair_metrics = _pair_metrics(scored.get(protocol))
         metrics.update({f"{key}{suffix}": value for key, value in pair_metrics.items()})
-    metrics.update(
-        ranking_metrics(
-            model,
-            val_pairs,
-            train_edges,
-            k=k,
-            ranking_sample=ranking_sample,
-            seed=seed,
-            device=device,
-        )
-    )
-    return metrics
+    positives = scored["uniform"][scored["uniform"]["label"] == 1]
+    qa, qb = positives["row_a"].to_numpy(), positives["row_b"].to_numpy()
+    ranking = _ranking(model, qa, qb, ta, tb, k, ranking_sample, seed, device)
+    return {**metrics, **ranking}
 
 
 def _auc(labels: np.ndarray, scores: np.ndarray, metric) -> float | None:
@@ -169,7 +199,7 @@ def _pair_metrics(scored: pd.DataFrame | None) -> dict:
         "coverage": _share(covered),
         "coverage_pos": _share(covered[labels == 1]),
         "coverage_neg": _share(covered[labels == 0]),
-        "n_pairs": int(len(labels)),
+        "n_pairs": len(labels),
         "n_seen_pairs": int(seen.sum()),
     }
 
@@ -181,7 +211,7 @@ class ScoreTable:
     ranking by it ranks by the score; ``to_score`` maps it back.
     """
 
-    def __init__(self, model: ModelArtifacts, device: str = "cpu") -> None:
+    def __init__(self, model: ModelArtifacts, device: str | torch.device = "cpu") -> None:
         self.similarity = model.similarity
         self.device = torch.device(device)
         emb = torch.from_numpy(model.embeddings).to(self.device)
@@ -197,10 +227,9 @@ class ScoreTable:
     def n(self) -> int:
         return self.emb.shape[0]
 
-    def block_rows(self, limit: int | None = None) -> int:
+    def block_rows(self) -> int:
         """Query rows per block so that a (rows, n) score block stays within BLOCK_ELEMENTS."""
-        rows = max(1, BLOCK_ELEMENTS // max(self.n, 1))
-        return min(rows, limit) if limit else rows
+        return max(1, BLOCK_ELEMENTS // max(self.n, 1))
 
     def logits(self, rows: np.ndarray) -> torch.Tensor:
         """(len(rows), n) float32 scores of the given rows against every row."""
@@ -223,7 +252,7 @@ def ranking_metrics(
     k: int = 10,
     ranking_sample: int = 2000,
     seed: int = 0,
-    device: str = "cpu",
+    device: str | torch.device = "cpu",
 ) -> dict:
     """Recall@k and NDCG@k of held-out positives ranked among every product the model embeds.
 
@@ -234,11 +263,15 @@ def ranking_metrics(
     b and e others tied with it, b's rank is uniform on g..g+e, and the metrics are the exact
     expectations, so a constant scorer earns k/n rather than a perfect score.
     """
-    names = (f"recall_at_{k}", f"ndcg_at_{k}")
     index = row_index(model)
-    positives = val_pairs[val_pairs["label"] == 1]
-    qa = index.get_indexer(positives["a"].to_numpy())
-    qb = index.get_indexer(positives["b"].to_numpy())
+    seen, ta, tb = _training(index, train_edges)
+    qa, qb, _ = _pair_rows(index, seen, val_pairs[val_pairs["label"] == 1])
+    return _ranking(model, qa, qb, ta, tb, k, ranking_sample, seed, device)
+
+
+def _ranking(model, qa, qb, ta, tb, k, ranking_sample, seed, device) -> dict:
+    """``ranking_metrics`` on model rows: queries (qa, qb), training edges (ta, tb)."""
+    names = (f"recall_at_{k}", f"ndcg_at_{k}")
     covered = qa >= 0
     qa, qb = qa[covered], qb[covered]
     if len(qa) > ranking_sample:
@@ -250,7 +283,7 @@ def ranking_metrics(
     # Only queries whose held-out item has a vector can score; the rest stay misses.
     scorable = qb >= 0
     qa, qb = qa[scorable], qb[scorable]
-    known = _known_items(index, train_edges, qa)
+    known_query, known_item = _known_items(ta, tb, qa)
     table = ScoreTable(model, device)
     above, tied = np.empty(len(qa), np.int64), np.empty(len(qa), np.int64)
     step = table.block_rows()
@@ -260,14 +293,15 @@ def ranking_metrics(
         local = torch.arange(stop - start, device=table.device)
         target = torch.from_numpy(qb[start:stop]).to(table.device)
         target_score = scores[local, target].clone()
-        lo, hi = np.searchsorted(known["query"].to_numpy(), [start, stop])
-        q_known = torch.from_numpy(known["query"].to_numpy()[lo:hi] - start).to(table.device)
-        i_known = torch.from_numpy(known["item"].to_numpy()[lo:hi]).to(table.device)
+        lo, hi = np.searchsorted(known_query, [start, stop])
+        q_known = torch.from_numpy(known_query[lo:hi] - start).to(table.device)
+        i_known = torch.from_numpy(known_item[lo:hi]).to(table.device)
         scores[q_known, i_known] = -torch.inf
         scores[local, torch.from_numpy(qa[start:stop]).to(table.device)] = -torch.inf
         scores[local, target] = target_score
-        above[start:stop] = (scores > target_score[:, None]).sum(1).cpu().numpy()
-        tied[start:stop] = (scores == target_score[:, None]).sum(1).cpu().numpy() - 1
+        threshold = target_score[:, None]
+        above[start:stop] = (scores > threshold).sum(1, dtype=torch.int32).cpu().numpy()
+        tied[start:stop] = (scores == threshold).sum(1, dtype=torch.int32).cpu().numpy() - 1
     recall, ndcg = _expected_hits(above, tied, k)
     return {
         names[0]: float(recall.sum() / n_queries),
@@ -276,23 +310,21 @@ def ranking_metrics(
     }
 
 
-def _known_items(index: pd.Index, train_edges: pd.DataFrame, queries: np.ndarray) -> pd.DataFrame:
-    """(query position, model row) of every training neighbour of each query, sorted by query."""
-    ta = index.get_indexer(train_edges["a"].to_numpy())
-    tb = index.get_indexer(train_edges["b"].to_numpy())
+def _known_items(ta: np.ndarray, tb: np.ndarray, queries: np.ndarray):
+    """(query positions, model rows) of every training neighbour of each query, by query."""
     both = (ta >= 0) & (tb >= 0)
     edges = pd.DataFrame(
         {"row": np.concatenate([ta[both], tb[both]]), "item": np.concatenate([tb[both], ta[both]])}
     )
     edges = edges[edges["row"].isin(queries)]
     query_rows = pd.DataFrame({"query": np.arange(len(queries)), "row": queries})
-    known = query_rows.merge(edges, on="row")
-    return known.sort_values("query", kind="stable")[["query", "item"]]
+    known = query_rows.merge(edges, on="row").sort_values("query", kind="stable")
+    return known["query"].to_numpy(copy=True), known["item"].to_numpy(copy=True)
 
 
 def _expected_hits(above: np.ndarray, tied: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-query expected hit@k and DCG@k for a rank uniform on above..above+tied."""
-    gain = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(k) + 2))])
-    lo = np.minimum(above, k)
-    hi = np.minimum(above + tied + 1, k)
-    return (hi - lo) / (tied + 1), (gain[hi] - gain[lo]) / (tied + 1)
+    ranks = np.arange(k)
+    inside = (ranks >= above[:, None]) & (ranks <= (above + tied)[:, None])
+    discount = 1.0 / np.log2(ranks + 2)
+    return inside.sum(1) / (tied + 1), (inside * discount).sum(1) / (tied + 1)

@@ -19,7 +19,10 @@ from .runtime import atomic_path
 
 
 def top_k_neighbours(
-    model: ModelArtifacts, k: int = 10, batch: int | None = None, device: str = "cpu"
+    model: ModelArtifacts,
+    k: int = 10,
+    batch: int | None = None,
+    device: str | torch.device = "cpu",
 ) -> pd.DataFrame:
     """For every product with a vector, its k most similar other products.
 
@@ -47,26 +50,27 @@ def top_k_neighbours(
 
 
 def _deterministic_topk(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top k per row ordered by (score descending, column ascending).
+    """Top k per row ordered by (score descending, column ascending); needs k < columns.
 
-    ``torch.topk`` picks arbitrarily among values tied with the k-th; rows where a tie reaches
-    outside its pick are redone exactly: everything above the k-th value plus the lowest
-    columns among those equal to it.
+    ``torch.topk`` picks arbitrarily among values tied with the k-th. Asking for k + 1 finds the
+    rows where such a tie reaches past the k-th place (the (k+1)-th value equals the k-th);
+    only those are redone exactly: everything above the k-th value plus the lowest columns
+    among those equal to it.
     """
-    values, columns = torch.topk(scores, k, dim=1)
-    kth = values[:, -1:]
-    spill = (scores == kth).sum(1) != (values == kth).sum(1)
+    values, columns = torch.topk(scores, k + 1, dim=1)
+    spill = values[:, k] == values[:, k - 1]
+    values, columns = values[:, :k].contiguous(), columns[:, :k].contiguous()
     if spill.any():
         rows = spill.nonzero().squeeze(1)
-        sub, threshold = scores[rows], kth[rows]
+        sub, threshold = scores[rows], values[rows, k - 1 :]
         above, tie = sub > threshold, sub == threshold
         need = k - above.sum(1, keepdim=True)
         keep = above | (tie & (tie.cumsum(1) <= need))
         columns[rows] = keep.nonzero()[:, 1].view(-1, k)
         values[rows] = sub.gather(1, columns[rows])
-    columns, order = columns.sort(1)
+    columns, order = columns.sort(dim=1)
     values = values.gather(1, order)
-    values, order = values.sort(1, descending=True, stable=True)
+    values, order = values.sort(dim=1, descending=True, stable=True)
     return values, columns.gather(1, order)
 
 

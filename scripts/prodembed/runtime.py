@@ -20,11 +20,14 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def setup_logging(
     log_path: str | os.PathLike | None = None, name: str = "prodembed"
 ) -> logging.Logger:
-    """Log to the rule's log file (and stderr), so progress lands where Snakemake keeps it."""
+    """Log to the rule's log file, where Snakemake keeps it (stderr when there is none).
+
+    Parallel jobs would interleave on the console; Snakemake shows a failed job's log instead.
+    """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="w"))
+        handlers = [logging.FileHandler(log_path, mode="w")]
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, handlers=handlers, force=True)
     return logging.getLogger(name)
 

@@ -1,0 +1,295 @@
+"""The dataset x model comparison: ``report.csv`` (every number) and ``report.md`` (to read).
+
+The markdown puts the seed study's published numbers beside ours, but in their own columns:
+they come from another cold-start policy (SEED_NOTES.md), so merging them would mislead.
+Output depends only on the inputs (no timestamps, fixed ordering), so reruns diff cleanly.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from . import plots, seed_study
+from .runtime import atomic_path
+
+MODEL_ORDER = (
+    "degree",
+    "mf",
+    "mf_bias",
+    "node2vec",
+    "gensim_w2v",
+    "torch_w2v",
+    "torch_w2v_side_info",
+    "mf_sequences",
+)
+"""Canonical model order (the study's, popularity baseline first); unknown models follow."""
+
+MISSING = "–"
+
+PROTOCOL_TEXT = (
+    "- **Uniform negatives** (`AUC all`, `AUC seen`; the seed study's protocol): negatives are "
+    "random pairs of validation products while positives lean towards popular products, so "
+    "popularity alone scores well, as the `degree` baseline shows. "
+    "The number rewards knowing which products are popular as much as knowing which go "
+    "together.\n"
+    "- **Degree-matched negatives** (`… dm`): negatives have the same degree distribution as the "
+    "positives, so popularity alone scores about 0.5. "
+    "The number measures what the embedding knows beyond popularity, and ranks the models here."
+)
+
+DEFINITIONS = (
+    "- *Seen only*: pairs whose two products both have training edges. *All*: every pair.\n"
+    "- *Coverage*: share of validation pairs for which the model has a vector for both products. "
+    "Every model scores uncovered pairs with the same neutral score (the median of its scores on "
+    "the covered pairs), so coverage is never rewarded or punished by accident.\n"
+    "- *recall@{k}* / *NDCG@{k}*: for a sample of held-out edges (a, b), the rank of b among all "
+    "products the model embeds by similarity to a, excluding a's training neighbours.\n"
+    "- *study* columns: the seed study's published numbers (real 2014 dumps, uniform negatives, "
+    "cold pairs scored differently per model); comparable to ours in protocol only."
+)
+
+
+def _order_key(model: str) -> tuple[int, str]:
+    return (MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER), model)
+
+
+def _dataset_info(meta: dict) -> dict[str, dict]:
+    """Per-dataset facts when ``meta['datasets']`` is the config's mapping (a list has none)."""
+    datasets = meta.get("datasets")
+    return datasets if isinstance(datasets, dict) else {}
+
+
+def _study_datasets(datasets, meta: dict) -> dict[str, str | None]:
+    """Study dataset per dataset: ``meta['datasets'][ds]['study']`` if set, else by name."""
+    info = _dataset_info(meta)
+    return {
+        ds: info[ds]["study"] if "study" in info.get(ds, {}) else seed_study.study_dataset(ds)
+        for ds in datasets
+    }
+
+
+def report_table(metrics: list[dict], meta: dict | None = None, *, k: int = 10) -> pd.DataFrame:
+    """One row per dataset x model with our metrics and the study's published cell."""
+    ranking = [f"recall_at_{k}", f"ndcg_at_{k}"]
+    counts = ["n_pairs", "n_seen_pairs", "n_ranking_queries"]
+    numeric = [
+        "auc_all",
+        "auc_seen",
+        "auc_all_dm",
+        "auc_seen_dm",
+        "coverage",
+        "coverage_pos",
+        "coverage_neg",
+        "pr_auc",
+        "pr_auc_dm",
+        *ranking,
+        *counts,
+        "train_minutes",
+        "train_seconds",
+        "peak_rss_mb",
+    ]
+    study_cols = ["study_dataset", "study_auc_all", "study_auc_seen", "study_minutes", "study_note"]
+    columns = ["dataset", "model", *numeric, "device", *study_cols]
+    study_of = _study_datasets({m["dataset"] for m in metrics}, meta or {})
+    rows = []
+    for m in metrics:
+        row = {col: m.get(col) for col in columns}
+        seconds = m.get("train_seconds")
+        row["train_minutes"] = None if seconds is None else seconds / 60.0
+        study = study_of[m["dataset"]]
+        cell = seed_study.study_result(study, m["model"]) or seed_study.StudyResult(
+            None, None, None
+        )
+        row.update(
+            study_dataset=study,
+            study_auc_all=cell.auc_all,
+            study_auc_seen=cell.auc_seen,
+            study_minutes=cell.minutes,
+            study_note=cell.note,
+        )
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=columns)
+    for col in [*numeric, "study_auc_all", "study_auc_seen", "study_minutes"]:
+        kind = "Int64" if col in counts else float
+        table[col] = pd.to_numeric(table[col], errors="coerce").astype(kind)
+    datasets = list(dict.fromkeys([*(meta or {}).get("datasets", []), *sorted(study_of)]))
+    order = sorted(
+        table.index,
+        key=lambda i: (datasets.index(table.at[i, "dataset"]), _order_key(table.at[i, "model"])),
+    )
+    return table.loc[order].reset_index(drop=True)
+
+
+def _fmt(value, spec: str = ".4f") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    return format(value, spec) if spec else str(value)
+
+
+def _ranked(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Rows best first by ``keys`` (missing values last), then canonical model order."""
+
+    def key(i):
+        values = (rows.at[i, col] for col in keys)
+        return (
+            *(math.inf if math.isnan(v) else -v for v in values),
+            _order_key(rows.at[i, "model"]),
+        )
+
+    return rows.loc[sorted(rows.index, key=key)]
+
+
+def _study_cell(row) -> str:
+    if math.isnan(row["study_auc_all"]) and isinstance(row["study_note"], str):
+        return row["study_note"]
+    return _fmt(row["study_auc_all"])
+
+
+def _dataset_section(ds: str, rows: pd.DataFrame, info: dict, k: int) -> list[str]:
+    recall, ndcg = f"recall_at_{k}", f"ndcg_at_{k}"
+    study = rows["study_dataset"].iloc[0]
+    study = None if pd.isna(study) else study
+    lines = [f"## {ds}", ""]
+    if info.get("source"):
+        lines.append(f"Source: {info['source']}.")
+    if study is None:
+        lines.append("The seed study published no numbers for this dataset.")
+    else:
+        lines.append(f"Study columns: the seed study's published {study} results.")
+        if info.get("source") == "synthetic":
+            lines.append(
+                "This dataset is synthetic, so they are a reference point, not a like-for-like "
+                "comparison."
+            )
+    lines.append("")
+    header = [
+        "rank",
+        "model",
+        "AUC seen dm",
+        "AUC all dm",
+        "AUC seen",
+        "AUC all",
+        "PR-AUC",
+        "coverage",
+        f"recall@{k}",
+        f"NDCG@{k}",
+        "train min",
+        "peak RSS MiB",
+        "device",
+        "study AUC all",
+        "study AUC seen",
+        "study minutes",
+    ]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    ranked = _ranked(rows, ["auc_seen_dm", recall])
+    for position, (_, r) in enumerate(ranked.iterrows(), start=1):
+        cells = [
+            str(position),
+            f"`{r['model']}`",
+            _fmt(r["auc_seen_dm"]),
+            _fmt(r["auc_all_dm"]),
+            _fmt(r["auc_seen"]),
+            _fmt(r["auc_all"]),
+            _fmt(r["pr_auc"]),
+            _fmt(r["coverage"], ".1%"),
+            _fmt(r[recall]),
+            _fmt(r[ndcg]),
+            _fmt(r["train_minutes"], ".2f"),
+            _fmt(r["peak_rss_mb"], ".0f"),
+            _fmt(r["device"] if isinstance(r["device"], str) else None, ""),
+            _study_cell(r),
+            _fmt(r["study_auc_seen"]),
+            _fmt(r["study_minutes"], ",.2f"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(_ranking_line("degree-matched seen-only AUC", ranked, "auc_seen_dm"))
+    lines.append(_ranking_line(f"recall@{k}", _ranked(rows, [recall, "auc_seen_dm"]), recall))
+    coverage = rows.dropna(subset=["coverage"]).sort_values("coverage", kind="stable")
+    if len(coverage):
+        low, high = coverage.iloc[0], coverage.iloc[-1]
+        span = (
+            f"{low['coverage']:.1%} for every model measured"
+            if low["coverage"] == high["coverage"]
+            else f"from {low['coverage']:.1%} (`{low['model']}`) "
+            f"to {high['coverage']:.1%} (`{high['model']}`)"
+        )
+        lines.append(f"- Coverage of the validation pairs: {span}.")
+    for _, r in rows.iterrows():
+        if isinstance(r["study_note"], str) and not math.isnan(r["study_auc_all"]):
+            lines.append(f"- Study note, `{r['model']}`: {r['study_note']}.")
+    eges = seed_study.EGES
+    if study == eges.dataset:
+        lines.append(
+            f"- Published reference ({eges.citation}): base graph embedding AUC "
+            f"{eges.base_auc:.4f}, with side information (EGES) about {eges.side_info_auc:.3f} "
+            f"({eges.note})."
+        )
+    return [*lines, ""]
+
+
+def _fact(value) -> str:
+    """A run fact on one line: collections (a mapping: its keys) joined by commas."""
+    if isinstance(value, list | tuple | dict):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def _ranking_line(name: str, ranked: pd.DataFrame, column: str) -> str:
+    scored = ranked.dropna(subset=[column])
+    if not len(scored):
+        return f"- Ranked by {name}: {MISSING} (not measured)."
+    order = " > ".join(f"`{r['model']}` ({r[column]:.4f})" for _, r in scored.iterrows())
+    return f"- Ranked by {name}: {order}."
+
+
+def build_report(
+    metrics: list[dict], out_md, out_csv, plot_dir, meta: dict, *, k: int = 10
+) -> None:
+    """Write ``report.csv``, ``report.md`` and the comparison plots it embeds, atomically.
+
+    ``metrics``: one dict per dataset x model with ``dataset``, ``model``, the
+    ``evaluate_model`` keys, ``train_seconds``, ``peak_rss_mb`` and ``device``; missing keys are
+    shown as '–'. ``meta``: optional ``title``, ``datasets`` ({dataset: {"source": ...,
+    "study": study dataset or None}}), and any other run facts, listed in the intro.
+    """
+    out_md, out_csv, plot_dir = Path(out_md), Path(out_csv), Path(plot_dir)
+    plot_dir.mkdir(parents=True, exist_ok=True)  # a declared output even when nothing is drawn
+    table = report_table(metrics, meta, k=k)
+    with atomic_path(out_csv) as tmp:
+        table.to_csv(tmp, index=False, lineterminator="\n")
+
+    lines = [
+        f"# {meta.get('title', 'Product embeddings: model comparison')}",
+        "",
+        (
+            "Every model below is scored from its saved vectors by the same evaluation code, on "
+            "the same validation pairs, with one cold-start policy; the full numbers are in "
+            f"`{out_csv.name}`."
+        ),
+        "",
+    ]
+    facts = {key: value for key, value in meta.items() if key != "title"}
+    lines += [f"- {key}: {_fact(facts[key])}" for key in sorted(facts)]
+    lines += ["", "## How to read the numbers", "", PROTOCOL_TEXT, DEFINITIONS.format(k=k), ""]
+    for ds, rows in table.groupby("dataset", sort=False):
+        lines += _dataset_section(ds, rows, _dataset_info(meta).get(ds, {}), k)
+    if len(table):
+        figures = {
+            "AUC per model and dataset": plots.plot_auc_bars(table, plot_dir / "auc_by_model.png"),
+            "Training time vs seen-only AUC": plots.plot_time_vs_auc(
+                table, plot_dir / "time_vs_auc.png"
+            ),
+        }
+        lines += ["## Comparison plots", ""]
+        for caption, path in figures.items():
+            rel = Path(os.path.relpath(path, out_md.parent)).as_posix()
+            lines += [f"![{caption}]({rel})", ""]
+    else:
+        lines += ["No results to compare.", ""]
+    with atomic_path(out_md) as tmp:
+        tmp.write_text("\n".join(lines).rstrip("\n") + "\n")
