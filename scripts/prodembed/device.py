@@ -42,3 +42,9 @@ def configure_threads(n: int) -> None:
     n = max(1, int(n))
     torch.set_num_threads(n)
     log.info("torch threads: %d", n)
+
+
+def job_device(snakemake) -> torch.device:
+    """The device and thread count for a Snakemake job, from its ``threads`` and ``resources.gpu``."""
+    configure_threads(snakemake.threads)
+    return select_device(int(getattr(snakemake.resources, "gpu", 0)))

@@ -39,7 +39,7 @@ PRESETS: dict[str, dict] = {
         "also_bought_share": 0.26,
         "also_bought_median": 15.0,
         "also_bought_sigma": 1.1,
-        "also_bought_mix": (0.7, 0.2, 0.1),  # same group, same leaf category, anywhere
+        "also_bought_mix": (0.85, 0.12, 0.03),  # same group, same leaf category, anywhere
         "also_viewed_share": 0.3,
         "also_viewed_median": 7.0,
         "also_viewed_mix": (0.45, 0.45, 0.1),
@@ -66,7 +66,7 @@ PRESETS: dict[str, dict] = {
         "also_bought_share": 0.3,
         "also_bought_median": 28.0,
         "also_bought_sigma": 1.0,
-        "also_bought_mix": (0.7, 0.2, 0.1),
+        "also_bought_mix": (0.85, 0.12, 0.03),
         "also_viewed_share": 0.25,
         "also_viewed_median": 8.0,
         "also_viewed_mix": (0.45, 0.45, 0.1),

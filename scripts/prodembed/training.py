@@ -72,11 +72,12 @@ class TrainingRun:
             embeddings, asins = embeddings[has_vector], asins[has_vector]
             bias = None if bias is None else bias[has_vector]
         model = ModelArtifacts(embeddings, asins, similarity, bias=bias, global_bias=global_bias)
-        model.save(
-            self.out_dir,
+        facts = {
             **info,
-            train_seconds=seconds,
-            peak_rss_mb=peak_rss_mb(),
-            device=str(self.device),
-        )
+            "train_seconds": seconds,
+            "peak_rss_mb": peak_rss_mb(),
+            "device": str(self.device),
+            "threads": self.threads,
+        }
+        model.save(self.out_dir, **facts)
         log.info("trained in %.1f s on %s; %d vectors saved", seconds, self.device, len(asins))
