@@ -12,6 +12,8 @@ itself refuses JSON that Python would not have produced (trailing commas, adjace
 from __future__ import annotations
 
 import ast
+import contextlib
+import gc
 
 import numba
 import numpy as np
@@ -19,9 +21,15 @@ import orjson
 
 # Python refuses more than 200 nested brackets, orjson accepts 1024: refuse early.
 MAX_DEPTH = 64
-# Integers of up to 18 digits fit in int64, and orjson turns larger ones into floats.
+# Numbers of at most 17 digits: such integers fit int64 (orjson turns bigger ones into floats)
+# and such decimals are rounded by orjson exactly as by Python (checked on random samples).
 MAX_DIGITS = 17
+_BLOCK_BYTES = 1 << 20  # lines per translate call: about 1 MB, see load_translated
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8).copy()
+# String bytes copied as they are: not a control byte, quote or backslash.
+_PLAIN = np.ones(256, np.bool_)
+_PLAIN[:0x20] = False
+_PLAIN[[34, 39, 92]] = False
 _FALLBACK_ERRORS = (ValueError, TypeError, SyntaxError, MemoryError, RecursionError)
 
 
@@ -52,7 +60,7 @@ def _read_hex(src, j, e, n):
 
 @numba.njit(cache=True, nogil=True)
 def _emit_codepoint(out, p, cp, hexdigits):
-    """Write ``cp`` as JSON string content: a ``\\u00XX`` escape where JSON needs one, else UTF-8."""
+    """Write ``cp`` as JSON string content: ``\\u00XX`` where JSON needs an escape, else UTF-8."""
     if cp < 0x20 or cp == 0x22 or cp == 0x5C:
         out[p] = 92
         out[p + 1] = 117
@@ -80,7 +88,7 @@ def _emit_codepoint(out, p, cp, hexdigits):
     return p + 4
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")  # one call per string: inlined
 def _string(src, j, e, out, p, hexdigits):
     """Translate the string literal opening at ``src[j]``; return (next j, next p) or (-1, -1)."""
     q = src[j]
@@ -89,6 +97,13 @@ def _string(src, j, e, out, p, hexdigits):
     p += 1
     while j < e:
         c = src[j]
+        while _PLAIN[c]:  # the bulk of the bytes
+            out[p] = c
+            p += 1
+            j += 1
+            if j >= e:
+                return -1, -1
+            c = src[j]
         if c == q:
             out[p] = 34
             return j + 1, p + 1
@@ -289,25 +304,67 @@ def translate(src, starts, ends, hexdigits):
     return out, ostart, oend, ok
 
 
-def load_translated(src: np.ndarray, starts: np.ndarray, ends: np.ndarray):
-    """Yield ``(value, fallback)`` per line span; value is None where the line is no literal.
+@numba.njit(cache=True, nogil=True)
+def split_lines(src):
+    """Spans of the lines in ``src`` (newline excluded) and whether each is blank."""
+    n = 0
+    for c in src:
+        n += c == 10
+    size = len(src)
+    if size > 0 and src[-1] != 10:
+        n += 1
+    starts = np.empty(n, np.int64)
+    ends = np.empty(n, np.int64)
+    blank = np.empty(n, np.bool_)
+    j = 0
+    for i in range(n):
+        starts[i] = j
+        while j < size and (src[j] == 32 or 9 <= src[j] <= 13) and src[j] != 10:
+            j += 1
+        blank[i] = j == size or src[j] == 10
+        while j < size and src[j] != 10:
+            j += 1
+        ends[i] = j
+        j += 1
+    return starts, ends, blank
 
-    ``fallback`` tells whether ``ast.literal_eval`` had to be used (for the parse report).
+
+def load_translated(src: np.ndarray, starts: np.ndarray, ends: np.ndarray):
+    """Yield ``(values, fallbacks)`` for consecutive blocks of the line spans, about 1 MB each.
+
+    A value is None where the line is no literal; ``fallbacks`` tells which lines needed
+    ``ast.literal_eval`` (for the parse report). Small blocks keep the JSON in cache for
+    orjson and let the allocator recycle the output buffer.
     """
+    first = 0
+    while first < len(starts):
+        last = int(np.searchsorted(starts, starts[first] + _BLOCK_BYTES, side="right"))
+        last = max(last, first + 1)
+        yield _load_block(src, starts[first:last], ends[first:last])
+        first = last
+
+
+def _load_block(src: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[list, list]:
     out, ostart, oend, ok = translate(src, starts, ends, _HEX)
     view = memoryview(out)
     raw = memoryview(src)
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    spans = zip(ok.tolist(), ostart.tolist(), oend.tolist(), starts.tolist(), ends.tolist())
+    values, fallbacks = [], []
+    spans = zip(
+        ok.tolist(), ostart.tolist(), oend.tolist(), starts.tolist(), ends.tolist(), strict=True
+    )
     for good, os_, oe, s, e in spans:
         if good:
             try:
-                yield loads(view[os_:oe]), False
+                values.append(loads(view[os_:oe]))
+                fallbacks.append(False)
                 continue
             except decode_error:
                 pass
-        yield literal_fallback(bytes(raw[s:e])), True
+        values.append(literal_fallback(bytes(raw[s:e])))
+        fallbacks.append(True)
+    return values, fallbacks
 
 
 def literal_fallback(line: bytes):
@@ -318,10 +375,30 @@ def literal_fallback(line: bytes):
         return None
 
 
+@contextlib.contextmanager
+def gc_paused():
+    """Pause the cyclic GC while building many acyclic containers.
+
+    Left running, it would scan them again and again as they pile up; paused, they are
+    scanned once (or never, when they are freed before it resumes).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_literal_lines(lines: list[bytes]) -> list[object]:
     """Evaluate each line exactly as ``ast.literal_eval`` would; None where that raises."""
     lengths = np.fromiter((len(line) for line in lines), dtype=np.int64, count=len(lines))
     ends = np.cumsum(lengths)
     starts = ends - lengths
     src = np.frombuffer(b"".join(lines), dtype=np.uint8)
-    return [value for value, _ in load_translated(src, starts, ends)]
+    values = []
+    with gc_paused():
+        for block, _ in load_translated(src, starts, ends):
+            values += block
+    return values
