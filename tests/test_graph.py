@@ -1,11 +1,5 @@
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-
 from prodembed.graph import CSR_FILE, NODES_FILE, Graph, graph_from_edges, load_graph, save_graph
 
 
@@ -50,6 +44,8 @@ def test_invalid_edges_rejected():
         graph_from_edges(["a"], ["b"], [0.0])
     with pytest.raises(ValueError, match="equal length"):
         graph_from_edges(["a", "b"], ["b"], [1.0])
+    with pytest.raises(ValueError, match="missing"):
+        graph_from_edges(["a", None], ["b", "c"], [1.0, 1.0])
 
 
 def test_save_load_round_trip(tmp_path):
@@ -69,3 +65,12 @@ def test_load_rejects_inconsistent_csr(tmp_path):
         np.savez(fh, indptr=np.array([0, 1]), indices=np.array([0]), weights=np.array([1.0]))
     with pytest.raises(ValueError, match="indptr"):
         load_graph(tmp_path)
+
+
+def test_unsorted_or_duplicate_rows_rejected():
+    # Binary-search neighbour tests need strictly ascending rows.
+    with pytest.raises(ValueError, match="ascending"):
+        Graph(indptr=[0, 2, 3, 4], indices=[2, 1, 0, 0], weights=[1, 1, 1, 1], asins=list("abc"))
+    with pytest.raises(ValueError, match="ascending"):
+        Graph(indptr=[0, 2, 3, 4], indices=[1, 1, 0, 0], weights=[1, 1, 1, 1], asins=list("abc"))
+    Graph(indptr=[0, 1, 1, 2], indices=[2, 0], weights=[1, 1], asins=list("abc"))  # empty row ok

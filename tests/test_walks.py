@@ -1,14 +1,10 @@
-import sys
-from pathlib import Path
-
 import numba
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-
+import torch
 from prodembed.graph import Graph, graph_from_edges, graph_from_ids
 from prodembed.walks import (
+    _alias_tables,
     first_order_walks,
     first_order_walks_torch,
     generate_walks,
@@ -19,6 +15,17 @@ from prodembed.walks import (
 # Second-order test graph: t=0, v=1. From (0, 1): 0 is the return, 2 is a neighbour of t
 # (distance 1), 3 and 4 are at distance 2 from t.
 N2V_EDGES = ([0, 1, 0, 1, 1, 3], [1, 2, 2, 3, 4, 4], [1.0, 2.0, 1.0, 3.0, 1.5, 0.5])
+
+
+@pytest.fixture(autouse=True)
+def torch_one_thread():
+    """Run torch single-threaded: tiny tensors gain nothing from its pool, which on a busy
+    2-CPU machine makes every op wait for a descheduled thread (30x slower). Set per test
+    because numba's OpenMP layer resets torch's thread count when it launches."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def names(n):
@@ -66,7 +73,7 @@ N2V_IMPLS = {"numba": numba_n2v, "torch": torch_n2v}
 
 def edge_set(graph: Graph) -> set[tuple[int, int]]:
     rows = np.repeat(np.arange(graph.n_nodes), graph.degree())
-    return set(zip(rows.tolist(), graph.indices.tolist()))
+    return set(zip(rows.tolist(), graph.indices.tolist(), strict=True))
 
 
 def assert_frequencies(observed: np.ndarray, probs: np.ndarray) -> None:
@@ -83,13 +90,30 @@ def next_after(walks: np.ndarray, t: int, v: int) -> np.ndarray:
     return walks[:, 2:][hit]
 
 
+def test_alias_tables_encode_the_weights_exactly(random_graph):
+    # Row 1 gets a zero-weight entry: it must never be drawn.
+    g = random_graph
+    weights = g.weights.copy()
+    weights[g.indptr[1]] = 0.0
+    table, strength = _alias_tables(g.indptr, g.indices, weights)
+    prob = table.view(np.float32)[:, 0].astype(np.float64)
+    for v in range(g.n_nodes):
+        lo, hi = g.indptr[v], g.indptr[v + 1]
+        slots = np.arange(hi - lo)
+        np.testing.assert_array_equal(table[lo:hi, 1], g.indices[lo:hi])
+        np.testing.assert_array_equal(table[lo:hi, 2], g.indices[lo + table[lo:hi, 3]])
+        implied = prob[lo:hi] + np.bincount(table[lo:hi, 3], 1 - prob[lo:hi], minlength=len(slots))
+        np.testing.assert_allclose(implied / len(slots), weights[lo:hi] / strength[v], atol=1e-6)
+        assert strength[v] == pytest.approx(weights[lo:hi].sum(dtype=np.float64))
+
+
 @pytest.mark.parametrize("walker", WALKERS)
 def test_shape_starts_and_every_step_follows_an_edge(walker, random_graph):
     walks = WALKERS[walker](random_graph, 3, 12, 7)
     n = random_graph.n_nodes
     assert walks.dtype == np.int32 and walks.shape == (3 * n, 12)
     np.testing.assert_array_equal(walks[:, 0], np.tile(np.arange(n), 3))
-    steps = set(zip(walks[:, :-1].ravel().tolist(), walks[:, 1:].ravel().tolist()))
+    steps = set(zip(walks[:, :-1].ravel().tolist(), walks[:, 1:].ravel().tolist(), strict=True))
     assert steps <= edge_set(random_graph)
 
 
@@ -108,7 +132,8 @@ def test_first_step_frequencies_match_weights(walker, star_triangle):
 def return_and_outward_rates(walks: np.ndarray, graph: Graph) -> tuple[float, float]:
     t, x = walks[:, :-2].ravel(), walks[:, 2:].ravel()
     returned = t == x
-    neighbour = np.array([pair in edge_set(graph) for pair in zip(t.tolist(), x.tolist())])
+    edges = edge_set(graph)
+    neighbour = np.array([pair in edges for pair in zip(t.tolist(), x.tolist(), strict=True)])
     return returned.mean(), (~returned & ~neighbour).mean()
 
 
@@ -164,22 +189,21 @@ def test_same_seed_same_bytes(walker, random_graph):
 
 
 @pytest.mark.parametrize("walker", ["deepwalk", "node2vec"])
-def test_thread_count_does_not_change_walks(walker, random_graph, monkeypatch):
+def test_thread_count_and_chunking_do_not_change_walks(walker, random_graph, monkeypatch):
     import prodembed.walks as walks_module
 
-    monkeypatch.setattr(walks_module, "CHUNK_WALKS", 50)  # several kernel calls per run
+    reference = WALKERS[walker](random_graph, 4, 20, 42).tobytes()
+    monkeypatch.setattr(walks_module, "CHUNK_WALKS", 50)  # several kernel calls, ragged groups
     previous = numba.get_num_threads()
-    results = []
     try:
         for threads in (1, numba.config.NUMBA_NUM_THREADS):
             numba.set_num_threads(threads)
-            results.append(WALKERS[walker](random_graph, 4, 20, 42))
+            assert WALKERS[walker](random_graph, 4, 20, 42).tobytes() == reference
     finally:
         numba.set_num_threads(previous)
-    assert results[0].tobytes() == results[1].tobytes()
     for threads in (1, 2):  # the ``threads`` argument is only a speed knob too
         again = generate_walks(random_graph, walker, 4, 20, p=0.5, q=2.0, seed=42, threads=threads)
-        assert again.tobytes() == results[0].tobytes()
+        assert again.tobytes() == reference
 
 
 def test_generate_walks_dispatch(random_graph):
@@ -208,3 +232,13 @@ def test_isolated_node_is_an_error(walker):
     )
     with pytest.raises(ValueError, match="isolated node.*lonely"):
         WALKERS[walker](isolated, 1, 5, 0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("walker", ["deepwalk", "node2vec"])
+def test_cuda_path_follows_edges_and_is_deterministic(walker, random_graph):
+    args = (random_graph, walker, 3, 12, 0.5, 2.0)
+    walks = generate_walks(*args, seed=5, device="cuda")
+    steps = set(zip(walks[:, :-1].ravel().tolist(), walks[:, 1:].ravel().tolist(), strict=True))
+    assert steps <= edge_set(random_graph)
+    assert walks.tobytes() == generate_walks(*args, seed=5, device="cuda").tobytes()

@@ -1,7 +1,7 @@
 """The training graph as CSR arrays (``graph/nodes.parquet`` + ``graph/csr.npz``).
 
 CSR keeps memory at O(edges) and gives each node's neighbours as one contiguous, sorted slice,
-which is what the walkers need: cumulative weights per row for sampling and binary search for
+which is what the walkers need: per-row alias tables for sampling and binary search for
 node2vec's "is x a neighbour of t" test.
 """
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -43,6 +44,11 @@ class Graph:
             raise ValueError("indptr[-1], len(indices) and len(weights) must agree")
         if len(self.indices) and (self.indices.min() < 0 or self.indices.max() >= n):
             raise ValueError("indices out of range [0, n_nodes)")
+        ascending = np.diff(self.indices) > 0
+        row_starts = self.indptr[1:-1]
+        ascending[row_starts[(row_starts > 0) & (row_starts < len(self.indices))] - 1] = True
+        if not ascending.all():
+            raise ValueError("each row's indices must be strictly ascending (no duplicates)")
 
     @property
     def n_nodes(self) -> int:
@@ -91,13 +97,23 @@ def graph_from_ids(a: np.ndarray, b: np.ndarray, weight: np.ndarray, asins: np.n
 
 
 def graph_from_edges(a, b, weight) -> Graph:
-    """Build the graph from an asin edge list; nodes are the sorted unique asins of ``a`` and ``b``."""
+    """Build the graph from an asin edge list; nodes are the sorted unique asins of ``a`` and ``b``.
+
+    Hash-based factorisation plus a sort of the distinct asins only: ``np.unique`` on the
+    object array of all endpoints compares Python strings and was 10x slower on 2M edges.
+    """
     a = np.asarray(a, dtype=object)
     b = np.asarray(b, dtype=object)
     if a.shape != b.shape:
         raise ValueError("a and b must have equal length")
-    asins, ids = np.unique(np.concatenate([a, b]), return_inverse=True)
-    return graph_from_ids(ids[: len(a)], ids[len(a) :], weight, asins)
+    codes, distinct = pd.factorize(np.concatenate([a, b]))
+    if len(codes) and codes.min() < 0:
+        raise ValueError("edge endpoints must not be missing")
+    order = np.argsort(np.asarray(distinct, dtype=str), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    ids = rank[codes]
+    return graph_from_ids(ids[: len(a)], ids[len(a) :], weight, np.asarray(distinct)[order])
 
 
 def save_graph(graph: Graph, directory: str | Path) -> None:
@@ -111,9 +127,9 @@ def save_graph(graph: Graph, directory: str | Path) -> None:
     )
     with atomic_path(directory / NODES_FILE) as tmp:
         pq.write_table(nodes, tmp)
-    with atomic_path(directory / CSR_FILE) as tmp:
-        with open(tmp, "wb") as fh:  # a file object stops np.savez appending ".npz"
-            np.savez(fh, indptr=graph.indptr, indices=graph.indices, weights=graph.weights)
+    # A file object, not a path, stops np.savez appending ".npz" to the temporary name.
+    with atomic_path(directory / CSR_FILE) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, indptr=graph.indptr, indices=graph.indices, weights=graph.weights)
 
 
 def load_graph(directory: str | Path) -> Graph:

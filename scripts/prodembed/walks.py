@@ -3,17 +3,19 @@
 Two implementations share one contract (int32 array, row ``r * n + v`` is round ``r``'s walk
 from node ``v``, ``length`` nodes including the start):
 
-* numba kernels (CPU), parallel over walks. Each walk draws from its own counter-based
-  splitmix64 stream keyed by ``(seed, walk index)``, so the bytes do not depend on the thread
-  count or scheduling, which numba's per-thread ``np.random`` state cannot promise.
-* torch (GPU), advancing every walk of a batch one step at a time. Same distribution, other
-  bytes; deterministic for a given seed and device.
+* numba kernels (CPU), parallel over groups of walks. Each walk draws from its own
+  counter-based splitmix64 stream keyed by ``(seed, walk index)``, so the bytes depend neither
+  on the thread count nor on scheduling, which numba's per-thread ``np.random`` state cannot
+  promise. Neighbours come from per-row alias tables packed with the neighbour ids (O(1) per
+  step), and each thread interleaves ``GROUP`` walks so that their cache misses overlap: on a
+  graph larger than the caches a step is memory latency, not arithmetic.
+* torch (GPU), advancing every walk of a batch one step at a time with ``searchsorted`` into
+  cumulative weights. Same distribution, other bytes; deterministic for a seed and device.
 
-Memory stays O(edges) in both: a step samples from per-row cumulative weights by binary search,
-and node2vec's second-order bias is applied by exact rejection sampling (propose from the
-first-order distribution of ``v``, accept with ``alpha(t, x) / max(1/p, 1, 1/q)``), testing "is x
-a neighbour of t" by binary search in t's sorted row, instead of storing a transition table per
-edge as the reference implementation does.
+Memory stays O(edges) in both: node2vec's second-order bias is applied by exact rejection
+sampling against the first-order distribution of ``v``, testing "is x a neighbour of t" by
+binary search in t's sorted row, instead of storing a transition table per edge (O(sum of
+squared degrees)) as the reference implementation does.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 WALKERS = ("deepwalk", "node2vec")
 CHUNK_WALKS = 1 << 20  # numba walks per kernel call: bounds the gap between progress lines
 TORCH_BATCH_WALKS = 1 << 22  # torch walks advanced together: bounds device memory
+GROUP = 32  # walks one numba thread advances in lockstep (memory-level parallelism)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -65,26 +68,74 @@ def _walk_state(seed, k):
     return _mix64(_mix64(seed + _GOLDEN) ^ np.uint64(k))
 
 
-@njit(cache=True, inline="always")
-def _pick(indptr, indices, cum, v, u):
-    """Neighbour of ``v`` drawn with probability w / strength: first row entry with cum > u*total.
+@njit(cache=True, parallel=True)
+def _alias_tables(indptr, indices, weights):
+    """Per-row Vose alias tables packed with the neighbours they point to, and row strengths.
 
-    Clamping to the row's last entry guards against ``u * total`` rounding up to ``total``.
+    Row ``table[e]`` for slot ``e = indptr[v] + j`` is ``(prob, kept node, alias node, alias
+    slot j')`` (prob as float32 bits): a draw reads one 16-byte record, so a step costs two
+    cache misses (indptr, record) whatever the degree. Binary search over cumulative weights
+    would cost log2(degree) dependent misses instead, and walks spend much of their time at
+    the hubs of a power-law graph. 16 bytes per entry keeps memory O(edges).
     """
-    lo = indptr[v]
-    hi = indptr[v + 1] - 1
-    target = u * cum[hi]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if cum[mid] > target:
-            hi = mid
-        else:
-            lo = mid + 1
-    return np.int64(indices[lo])
+    table = np.empty((weights.shape[0], 4), dtype=np.int32)
+    prob = table.view(np.float32)
+    strength = np.zeros(indptr.shape[0] - 1, dtype=np.float64)
+    for v in prange(indptr.shape[0] - 1):
+        start = indptr[v]
+        d = indptr[v + 1] - start
+        total = 0.0
+        for j in range(d):
+            total += weights[start + j]
+        strength[v] = total
+        if total > 0:
+            scaled = np.empty(d, dtype=np.float64)
+            stack = np.empty(d, dtype=np.int64)  # small slots from the left, large from the right
+            n_small = 0
+            n_large = 0
+            for j in range(d):
+                scaled[j] = weights[start + j] * d / total
+                prob[start + j, 0] = 1.0  # slots never paired below keep themselves
+                table[start + j, 1] = indices[start + j]
+                table[start + j, 2] = indices[start + j]
+                table[start + j, 3] = j
+                if scaled[j] < 1.0:
+                    stack[n_small] = j
+                    n_small += 1
+                else:
+                    n_large += 1
+                    stack[d - n_large] = j
+            while n_small > 0 and n_large > 0:
+                n_small -= 1
+                small = stack[n_small]
+                large = stack[d - n_large]
+                prob[start + small, 0] = scaled[small]
+                table[start + small, 2] = indices[start + large]
+                table[start + small, 3] = large
+                scaled[large] = (scaled[large] + scaled[small]) - 1.0
+                if scaled[large] < 1.0:
+                    n_large -= 1
+                    stack[n_small] = large
+                    n_small += 1
+    return table, strength
+
+
+@njit(cache=True, inline="always")
+def _draw(indptr, table, prob, v, u):
+    """A neighbour of ``v`` drawn with probability w / strength from one uniform, and its slot."""
+    start = indptr[v]
+    d = indptr[v + 1] - start
+    x = u * d
+    j = min(np.int64(x), d - 1)
+    e = start + j
+    if x - j < prob[e, 0]:
+        return np.int64(table[e, 1]), e
+    return np.int64(table[e, 2]), start + table[e, 3]
 
 
 @njit(cache=True, inline="always")
 def _is_neighbour(indptr, indices, t, x):
+    """Binary search of t's sorted row (interpolation or branch-free variants measured no faster)."""
     lo = indptr[t]
     end = indptr[t + 1]
     hi = end
@@ -98,69 +149,106 @@ def _is_neighbour(indptr, indices, t, x):
 
 
 @njit(cache=True, parallel=True)
-def _row_cumsum(indptr, weights):
-    """Inclusive cumulative weights restarted at each row (float64, so big rows stay exact)."""
-    cum = np.empty(weights.shape[0], dtype=np.float64)
-    for v in prange(indptr.shape[0] - 1):
-        acc = 0.0
-        for e in range(indptr[v], indptr[v + 1]):
-            acc += weights[e]
-            cum[e] = acc
-    return cum
-
-
-@njit(cache=True, parallel=True)
-def _first_order_kernel(indptr, indices, cum, seed, start, out):
+def _first_order_kernel(indptr, table, prob, seed, start, out):
+    """Each thread advances ``GROUP`` walks in lockstep, so their cache misses overlap."""
     n = indptr.shape[0] - 1
-    for i in prange(out.shape[0]):
-        k = start + i
-        state = _walk_state(seed, k)
-        v = np.int64(k % n)
-        out[i, 0] = v
+    n_out = out.shape[0]
+    for group in prange((n_out + GROUP - 1) // GROUP):
+        lo = group * GROUP
+        size = min(GROUP, n_out - lo)
+        states = np.empty(size, dtype=np.uint64)
+        nodes = np.empty(size, dtype=np.int64)
+        for g in range(size):
+            k = start + lo + g
+            states[g] = _walk_state(seed, k)
+            nodes[g] = k % n
+            out[lo + g, 0] = nodes[g]
         for s in range(1, out.shape[1]):
-            state, u = _uniform(state)
-            v = _pick(indptr, indices, cum, v, u)
-            out[i, s] = v
+            for g in range(size):
+                state, u = _uniform(states[g])
+                v, _ = _draw(indptr, table, prob, nodes[g], u)
+                states[g] = state
+                nodes[g] = v
+                out[lo + g, s] = v
 
 
 @njit(cache=True, parallel=True)
-def _node2vec_kernel(indptr, indices, cum, inv_p, inv_q, seed, start, out):
-    """Second-order walks by rejection; the first step draws exactly as the first-order kernel.
+def _node2vec_kernel(
+    indptr, indices, weights, strength, table, prob, inv_p, inv_q, seed, start, out
+):
+    """Second-order steps by exact rejection from an envelope with the return folded out.
 
-    A proposal x != t is accepted outright when the threshold is below min(1, 1/q) and rejected
-    when it is at least max(1, 1/q), so the binary-search neighbour test runs only in between.
+    Target from ``v`` (arrived from ``t``): f(x) = w_vx * alpha(x). Envelope:
+    g(x) = M * w_vx + [x == t] * E with M = max(1, 1/q) and E = w_vt * max(0, 1/p - M), so a
+    strong return bias (small p) costs one extra mass term instead of scaling every proposal's
+    acceptance down by 1/p (KnightKing's outlier folding). Draws from the E part are returns and
+    always accepted; first-order draws are accepted with alpha(x) / M, and the neighbour test
+    runs only when the acceptance threshold falls between min(1, 1/q) / M and 1. ``w_vt`` is
+    the weight of the edge just walked (the graph is symmetric). The first step draws exactly
+    as the first-order kernel does; walks are interleaved in groups as there.
+
+    The neighbour tests (about 0.8 per step at p=0.5, q=2) dominate: each is a couple of cache
+    misses in t's row, which is why a step costs ~4 first-order steps.
     """
     n = indptr.shape[0] - 1
-    a_max = max(inv_p, 1.0, inv_q)
-    low = min(1.0, inv_q)
-    high = max(1.0, inv_q)
-    for i in prange(out.shape[0]):
-        k = start + i
-        state = _walk_state(seed, k)
-        t = np.int64(k % n)
-        out[i, 0] = t
-        if out.shape[1] > 1:
-            state, u = _uniform(state)
-            v = _pick(indptr, indices, cum, t, u)
-            out[i, 1] = v
-            for s in range(2, out.shape[1]):
+    n_out = out.shape[0]
+    m = max(1.0, inv_q)
+    return_gain = max(0.0, inv_p - m)
+    accept_return = min(inv_p, m) / m
+    accept_near = 1.0 / m
+    accept_far = inv_q / m
+    low = min(accept_near, accept_far)
+    for group in prange((n_out + GROUP - 1) // GROUP):
+        lo = group * GROUP
+        size = min(GROUP, n_out - lo)
+        states = np.empty(size, dtype=np.uint64)
+        prevs = np.empty(size, dtype=np.int64)
+        nodes = np.empty(size, dtype=np.int64)
+        walked = np.empty(size, dtype=np.float64)  # weight of the edge prev -> node
+        for g in range(size):
+            k = start + lo + g
+            state = _walk_state(seed, k)
+            t = np.int64(k % n)
+            out[lo + g, 0] = t
+            if out.shape[1] > 1:
+                state, u = _uniform(state)
+                v, e = _draw(indptr, table, prob, t, u)
+                out[lo + g, 1] = v
+                nodes[g] = v
+                walked[g] = weights[e]
+            states[g] = state
+            prevs[g] = t
+        for s in range(2, out.shape[1]):
+            for g in range(size):
+                state = states[g]
+                t = prevs[g]
+                v = nodes[g]
+                extra = walked[g] * return_gain
+                mass = m * strength[v]
                 while True:
                     state, u = _uniform(state)
-                    x = _pick(indptr, indices, cum, v, u)
-                    state, r = _uniform(state)
-                    threshold = r * a_max
-                    if x == t:
-                        if threshold < inv_p:
-                            break
-                    elif threshold < low:
+                    y = u * (mass + extra)
+                    if y < extra:
+                        x = t
                         break
-                    elif threshold < high:
-                        alpha = 1.0 if _is_neighbour(indptr, indices, t, x) else inv_q
-                        if threshold < alpha:
-                            break
-                t = v
-                v = x
-                out[i, s] = v
+                    x, e = _draw(indptr, table, prob, v, (y - extra) / mass)
+                    state, r = _uniform(state)
+                    if x == t:
+                        accepted = r < accept_return
+                    elif r < low:
+                        accepted = True
+                    elif _is_neighbour(indptr, indices, t, x):
+                        accepted = r < accept_near
+                    else:
+                        accepted = r < accept_far
+                    if accepted:
+                        break
+                if x != t:  # a return walks the same edge back
+                    walked[g] = weights[e]
+                states[g] = state
+                prevs[g] = v
+                nodes[g] = x
+                out[lo + g, s] = x
 
 
 def _check_walkable(graph: Graph, walks_per_node: int, length: int) -> None:
@@ -170,7 +258,10 @@ def _check_walkable(graph: Graph, walks_per_node: int, length: int) -> None:
         raise ValueError("cannot walk an empty graph")
     if not np.all(np.isfinite(graph.weights)) or np.any(graph.weights < 0):
         raise ValueError("edge weights must be finite and non-negative")
-    stuck = np.flatnonzero(graph.strength() <= 0)
+
+
+def _check_no_isolated(graph: Graph, strength: np.ndarray) -> None:
+    stuck = np.flatnonzero(strength <= 0)
     if len(stuck):
         examples = ", ".join(str(a) for a in graph.asins[stuck[:5]])
         raise ValueError(
@@ -202,37 +293,44 @@ def _numba_threads(threads: int | None):
         numba.set_num_threads(previous)
 
 
-def _run_numba(label, kernel, params, graph, walks_per_node, length, threads) -> np.ndarray:
-    """Run a kernel chunk by chunk into one array, logging progress between chunks."""
+def _log_progress(label: str, done: int, total: int, started: float) -> None:
+    seconds = max(time.perf_counter() - started, 1e-9)
+    log.info("%s: %d/%d walks, %.0f walks/s", label, done, total, done / seconds)
+
+
+def _run_numba(label, graph, walks_per_node, length, threads, launch) -> np.ndarray:
+    """Build the alias tables, then fill the walks chunk by chunk, logging between chunks.
+
+    ``launch(table, strength, start, out)`` writes walks ``start .. start + len(out)``.
+    """
     _check_walkable(graph, walks_per_node, length)
     n_walks = walks_per_node * graph.n_nodes
-    out = np.empty((n_walks, length), dtype=np.int32)
     with _numba_threads(threads):
         log.info(
             "%s: %d walks (%d per node) of length %d on %d threads",
             label, n_walks, walks_per_node, length, numba.get_num_threads(),
         )  # fmt: skip
         started = time.perf_counter()
-        cum = _row_cumsum(graph.indptr, graph.weights)
+        table, strength = _alias_tables(graph.indptr, graph.indices, graph.weights)
+        _check_no_isolated(graph, strength)
+        out = np.empty((n_walks, length), dtype=np.int32)
         for start in range(0, n_walks, CHUNK_WALKS):
             stop = min(start + CHUNK_WALKS, n_walks)
-            kernel(graph.indptr, graph.indices, cum, *params, start, out[start:stop])
+            launch(table, strength, start, out[start:stop])
             _log_progress(label, stop, n_walks, started)
     return out
-
-
-def _log_progress(label: str, done: int, total: int, started: float) -> None:
-    seconds = max(time.perf_counter() - started, 1e-9)
-    log.info("%s: %d/%d walks, %.0f walks/s", label, done, total, done / seconds)
 
 
 def first_order_walks(
     graph: Graph, walks_per_node: int, length: int, seed: int, threads: int | None = None
 ) -> np.ndarray:
     """DeepWalk walks weighted by edge weight: P(v -> x) = w_vx / sum_k w_vk."""
-    return _run_numba(
-        "deepwalk", _first_order_kernel, (_seed64(seed),), graph, walks_per_node, length, threads
-    )
+    seed64 = _seed64(seed)
+
+    def launch(table, strength, start, out):
+        _first_order_kernel(graph.indptr, table, table.view(np.float32), seed64, start, out)
+
+    return _run_numba("deepwalk", graph, walks_per_node, length, threads, launch)
 
 
 def node2vec_walks(
@@ -248,18 +346,23 @@ def node2vec_walks(
     _check_pq(p, q)
     if p == 1 and q == 1:
         return first_order_walks(graph, walks_per_node, length, seed, threads)
-    params = (1.0 / p, 1.0 / q, _seed64(seed))
-    return _run_numba(
-        f"node2vec(p={p:g}, q={q:g})", _node2vec_kernel, params, graph, walks_per_node, length,
-        threads,
-    )  # fmt: skip
+    inv_p, inv_q, seed64 = 1.0 / p, 1.0 / q, _seed64(seed)
+
+    def launch(table, strength, start, out):
+        _node2vec_kernel(
+            graph.indptr, graph.indices, graph.weights, strength, table, table.view(np.float32),
+            inv_p, inv_q, seed64, start, out,
+        )  # fmt: skip
+
+    label = f"node2vec(p={p:g}, q={q:g})"
+    return _run_numba(label, graph, walks_per_node, length, threads, launch)
 
 
 class _TorchGraph:
     """The graph on a torch device, in global (not per-row) form so one searchsorted serves all.
 
     ``cum`` is the global inclusive prefix sum of weights; row ``v`` spans ``base[v]`` to
-    ``base[v] + total[v]``. ``keys = row * n + column`` is globally sorted, so searching
+    ``base[v] + strength[v]``. ``keys = row * n + column`` is globally sorted, so searching
     ``t * n + x`` in it is a binary search confined to t's row.
     """
 
@@ -268,10 +371,11 @@ class _TorchGraph:
         self.n = graph.n_nodes
         self.indptr = torch.from_numpy(graph.indptr).to(self.device)
         self.indices = torch.from_numpy(graph.indices).to(self.device)
-        self.cum = torch.cumsum(torch.from_numpy(graph.weights).to(self.device, torch.float64), 0)
+        self.weights = torch.from_numpy(graph.weights).to(self.device, torch.float64)
+        self.cum = torch.cumsum(self.weights, 0)
         prefix = torch.cat([self.cum.new_zeros(1), self.cum])
         self.base = prefix[self.indptr[:-1]]
-        self.total = prefix[self.indptr[1:]] - self.base
+        self.strength = prefix[self.indptr[1:]] - self.base
         rows = torch.repeat_interleave(
             torch.arange(self.n, device=self.device), self.indptr[1:] - self.indptr[:-1]
         )
@@ -280,12 +384,15 @@ class _TorchGraph:
     def rand(self, size: int, gen: torch.Generator) -> torch.Tensor:
         return torch.rand(size, generator=gen, device=self.device, dtype=torch.float64)
 
-    def pick(self, v: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        """One weighted neighbour per entry of ``v`` (clamped to v's row against rounding)."""
-        target = self.base[v] + self.rand(len(v), gen) * self.total[v]
-        e = torch.searchsorted(self.cum, target, right=True)
-        e = torch.minimum(torch.maximum(e, self.indptr[v]), self.indptr[v + 1] - 1)
-        return self.indices[e].long()
+    def draw_entry(self, v: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """One weighted CSR entry per walk, clamped to v's row against rounding."""
+        e = torch.searchsorted(self.cum, self.base[v] + u * self.strength[v], right=True)
+        return torch.minimum(torch.maximum(e, self.indptr[v]), self.indptr[v + 1] - 1)
+
+    def first_order(self, v: torch.Tensor, gen: torch.Generator):
+        """Next node and the weight of the edge taken, for every walk at ``v``."""
+        e = self.draw_entry(v, self.rand(len(v), gen))
+        return self.indices[e].long(), self.weights[e]
 
     def is_neighbour(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         query = t * self.n + x
@@ -293,12 +400,13 @@ class _TorchGraph:
         return self.keys[pos] == query
 
 
-def _run_torch(label, step, graph, walks_per_node, length, seed, device) -> np.ndarray:
-    """Advance each batch of walks together; ``step(tg, prev, cur, gen)`` returns the next nodes.
+def _run_torch(label, graph, walks_per_node, length, seed, device, step) -> np.ndarray:
+    """Advance each batch of walks together; the first step is first-order, then ``step``.
 
-    The first step of every walk is first-order (there is no previous node yet).
+    ``step(tg, t, v, w_vt, gen)`` returns the next node and edge weight of every walk.
     """
     _check_walkable(graph, walks_per_node, length)
+    _check_no_isolated(graph, graph.strength())
     tg = _TorchGraph(graph, device)
     gen = torch.Generator(device=tg.device)
     gen.manual_seed(int(seed) % 2**63)
@@ -312,36 +420,47 @@ def _run_torch(label, step, graph, walks_per_node, length, seed, device) -> np.n
         cur = torch.arange(start, stop, device=tg.device) % tg.n
         batch[:, 0] = cur
         if length > 1:
-            prev, cur = cur, tg.pick(cur, gen)
+            prev, (cur, weight) = cur, tg.first_order(cur, gen)
             batch[:, 1] = cur
         for s in range(2, length):
-            prev, cur = cur, step(tg, prev, cur, gen)
+            prev, (cur, weight) = cur, step(tg, prev, cur, weight, gen)
             batch[:, s] = cur
         out[start:stop] = batch.cpu().numpy()
         _log_progress(label, stop, n_walks, started)
     return out
 
 
-def _first_order_step(tg: _TorchGraph, prev, cur, gen):
-    return tg.pick(cur, gen)
+def _first_order_step(tg: _TorchGraph, t, v, w_vt, gen):
+    return tg.first_order(v, gen)
 
 
 def _node2vec_step(inv_p: float, inv_q: float):
-    """A second-order step for every walk by rejection, redrawing only the rejected walks."""
-    a_max = max(inv_p, 1.0, inv_q)
+    """The numba kernel's folded-return rejection step, redrawing only still-rejected walks."""
+    m = max(1.0, inv_q)
+    return_gain = max(0.0, inv_p - m)
+    accept_return = min(inv_p, m) / m
 
-    def step(tg: _TorchGraph, prev, cur, gen):
-        nxt = torch.empty_like(cur)
-        pending = torch.arange(len(cur), device=tg.device)
+    def step(tg: _TorchGraph, t, v, w_vt, gen):
+        nxt = torch.empty_like(v)
+        w_next = torch.empty_like(w_vt)
+        pending = torch.arange(len(v), device=tg.device)
         while len(pending):
-            t = prev[pending]
-            x = tg.pick(cur[pending], gen)
-            alpha = torch.full(x.shape, inv_q, dtype=torch.float64, device=tg.device)
-            alpha.masked_fill_(tg.is_neighbour(t, x), 1.0).masked_fill_(x == t, inv_p)
-            accept = tg.rand(len(pending), gen) * a_max < alpha
+            tp, vp, wp = t[pending], v[pending], w_vt[pending]
+            extra = wp * return_gain
+            mass = m * tg.strength[vp]
+            y = tg.rand(len(pending), gen) * (mass + extra)
+            folded = y < extra
+            e = tg.draw_entry(vp, ((y - extra) / mass).clamp_(min=0.0))
+            x = torch.where(folded, tp, tg.indices[e].long())
+            w = torch.where(folded, wp, tg.weights[e])
+            accept_prob = torch.full(x.shape, inv_q / m, dtype=torch.float64, device=tg.device)
+            accept_prob.masked_fill_(tg.is_neighbour(tp, x), 1.0 / m)
+            accept_prob.masked_fill_(x == tp, accept_return).masked_fill_(folded, 1.0)
+            accept = tg.rand(len(pending), gen) < accept_prob
             nxt[pending[accept]] = x[accept]
+            w_next[pending[accept]] = w[accept]
             pending = pending[~accept]
-        return nxt
+        return nxt, w_next
 
     return step
 
@@ -350,9 +469,8 @@ def first_order_walks_torch(
     graph: Graph, walks_per_node: int, length: int, seed: int, device="cuda"
 ) -> np.ndarray:
     """First-order walks on a torch device (the GPU path of :func:`first_order_walks`)."""
-    return _run_torch(
-        "deepwalk[torch]", _first_order_step, graph, walks_per_node, length, seed, device
-    )
+    label = "deepwalk[torch]"
+    return _run_torch(label, graph, walks_per_node, length, seed, device, _first_order_step)
 
 
 def node2vec_walks_torch(
@@ -362,9 +480,9 @@ def node2vec_walks_torch(
     _check_pq(p, q)
     if p == 1 and q == 1:
         return first_order_walks_torch(graph, walks_per_node, length, seed, device)
-    step = _node2vec_step(1.0 / p, 1.0 / q)
     label = f"node2vec(p={p:g}, q={q:g})[torch]"
-    return _run_torch(label, step, graph, walks_per_node, length, seed, device)
+    step = _node2vec_step(1.0 / p, 1.0 / q)
+    return _run_torch(label, graph, walks_per_node, length, seed, device, step)
 
 
 def generate_walks(
