@@ -9,19 +9,12 @@ log = setup_logging(snakemake.log[0])
 run = TrainingRun(snakemake, device=job_device(snakemake))
 asins = node_asins(snakemake.input.nodes)
 train = read_parquet(snakemake.input.train)
-p, hp = run.params, run.params["mf"]
 emb, bias, global_bias, info = train_mf(
     node_ids(asins, train["a"]),
     node_ids(asins, train["b"]),
     len(asins),
-    dim=p["dim"],
     bias=snakemake.wildcards.model == "mf_bias",
-    negatives=p["negatives"],
-    epochs=p["epochs"],
-    lr=hp["lr"],
-    l2=hp["l2"],
-    batch_size=hp["batch_size"],
-    seed=run.seed,
-    device=run.device,
+    **run.shared(walks=False),
+    **run.params["mf"],
 )
 run.save(emb, asins, "dot", bias=bias, global_bias=global_bias, **info)

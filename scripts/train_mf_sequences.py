@@ -8,18 +8,8 @@ from prodembed.training import TrainingRun, load_walks, node_asins
 log = setup_logging(snakemake.log[0])
 run = TrainingRun(snakemake, device=job_device(snakemake))
 asins = node_asins(snakemake.input.nodes)
-p, hp = run.params, run.params["mf_sequences"]
+walks = load_walks(snakemake.input.walks, len(asins))
 emb, bias, global_bias, info = train_mf_sequences(
-    load_walks(snakemake.input.walks, len(asins)),
-    len(asins),
-    dim=p["dim"],
-    window=p["window"],
-    negatives=p["negatives"],
-    epochs=p["epochs"],
-    lr=hp["lr"],
-    l2=hp["l2"],
-    batch_size=hp["batch_size"],
-    seed=run.seed,
-    device=run.device,
+    walks, len(asins), **run.shared(), **run.params["mf_sequences"]
 )
 run.save(emb, asins, "dot", bias=bias, global_bias=global_bias, **info)

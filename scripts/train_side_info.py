@@ -9,20 +9,11 @@ from prodembed.training import TrainingRun, load_walks, node_asins
 log = setup_logging(snakemake.log[0])
 run = TrainingRun(snakemake, device=job_device(snakemake))
 asins = node_asins(snakemake.input.nodes)
-p, hp = run.params, run.params["side_info"]
+options = dict(run.params["side_info"])
 side_info = encode_side_info(
-    asins, read_parquet(snakemake.input.products), price_buckets=hp["price_buckets"]
+    asins, read_parquet(snakemake.input.products), price_buckets=options.pop("price_buckets", 10)
 )
-emb, has_vector, info = train_eges(
-    load_walks(snakemake.input.walks, len(asins)),
-    side_info,
-    dim=p["dim"],
-    window=p["window"],
-    negatives=p["negatives"],
-    epochs=p["epochs"],
-    lr=hp["lr"],
-    batch_size=hp["batch_size"],
-    seed=run.seed,
-    device=run.device,
-)
+log.info("side information present: %s", side_info.coverage())
+walks = load_walks(snakemake.input.walks, len(asins))
+emb, has_vector, info = train_eges(walks, side_info, **run.shared(), **options)
 run.save(emb, side_info.asins, "cosine", has_vector=has_vector, **info)

@@ -10,7 +10,10 @@ def products(rows):
     return pa.table(
         {
             "asin": [r["asin"] for r in rows],
-            **{rel: pa.array([r.get(rel, []) for r in rows], pa.list_(pa.string())) for rel in lists},
+            **{
+                rel: pa.array([r.get(rel, []) for r in rows], pa.list_(pa.string()))
+                for rel in lists
+            },
         }
     )
 
@@ -23,7 +26,12 @@ def test_weights_summed_over_relations_duplicates_and_directions():
     table = products(
         [
             # P1 lists P2 twice (also_bought and also_viewed) and P3 as bought together
-            {"asin": "P1", "also_bought": ["P2", "P3"], "also_viewed": ["P2"], "bought_together": ["P3"]},
+            {
+                "asin": "P1",
+                "also_bought": ["P2", "P3"],
+                "also_viewed": ["P2"],
+                "bought_together": ["P3"],
+            },
             # P2 lists P1 back (other direction) and itself (self-pair, dropped)
             {"asin": "P2", "also_bought": ["P1", "P2", "X9"]},
             # too few also_bought entries: not a source

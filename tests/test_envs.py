@@ -59,7 +59,7 @@ def rules() -> list[dict]:
     """Each rule's name, conda env and script, read from the rule files."""
     found = []
     for smk in sorted((ROOT / "rules").glob("*.smk")):
-        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
+        for block in re.split(r"^rule ", smk.read_text(), flags=re.MULTILINE)[1:]:
             name = block.split(":", 1)[0]
             env = re.search(r'conda:\s*\n\s*"([^"]+)"', block)
             script = re.search(r'script:\s*\n\s*"([^"]+)"', block)
@@ -138,4 +138,6 @@ def test_env_has_every_import_of_its_script(rule):
             continue
         dist = DISTRIBUTIONS.get(module)
         assert dist is not None, f"{rule['script'].name} imports {module}: add it to DISTRIBUTIONS"
-        assert dist.lower() in pins, f"rule {rule['name']}: {module} missing from {rule['env'].name}"
+        assert dist.lower() in pins, (
+            f"rule {rule['name']}: {module} missing from {rule['env'].name}"
+        )

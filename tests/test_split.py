@@ -1,8 +1,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import roc_auc_score
 from prodembed.split import SplitError, split_edges
+from sklearn.metrics import roc_auc_score
 
 
 def random_graph(n_nodes=5000, n_edges=15000, seed=1):
@@ -49,7 +49,7 @@ def test_counts_and_disjointness(split):
 
 
 def test_degree_matched_negatives_match_positive_degrees(split):
-    edges, train, val_sets, _ = split
+    _, train, val_sets, _ = split
     degree = pd.concat([train.a, train.b]).value_counts()
 
     def mean_log_degree(frame):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -64,7 +65,7 @@ def test_default_config_dry_run_graphs_and_lint():
 def test_readme_rule_graph_lists_every_rule():
     rules = set(snakemake(ROOT, "--list-rules").stdout.split())
     readme = (ROOT / "README.md").read_text()
-    block = re.search(r"```mermaid\n(.*?)```", readme, re.S)
+    block = re.search(r"```mermaid\n(.*?)```", readme, re.DOTALL)
     assert block, "README has no mermaid rule graph"
     drawn = set(re.findall(r"\[(\w+)\]", block.group(1)))
     assert rules <= drawn, f"rules missing from the README graph: {sorted(rules - drawn)}"
@@ -135,11 +136,13 @@ def test_one_gpu_slot_serialises_torch_jobs_and_jobs_log_their_device(tiny_run):
             continue
         text = log.read_text()
         assert "resources.gpu=1" in text and "device cpu" in text, log.name
-        stamps = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+)", text, re.M)
-        spans.append([datetime.strptime(s, "%Y-%m-%d %H:%M:%S,%f") for s in (stamps[0], stamps[-1])])
+        stamps = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+)", text, re.MULTILINE)
+        spans.append(
+            [datetime.strptime(s, "%Y-%m-%d %H:%M:%S,%f") for s in (stamps[0], stamps[-1])]
+        )
     assert len(spans) >= 7
     spans.sort()
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end, "two torch jobs ran at the same time with gpu=1"
 
 
@@ -151,7 +154,9 @@ def test_same_config_same_bytes_and_metrics(tiny_run, tmp_path):
     workdir = deploy(tmp_path, tiny_config(TINY, ["degree", "torch_w2v"]))
     snakemake(workdir, "--cores", "2", "--profile", "profiles/local-cluster")
     for name in STAGE_FILES:
-        assert digest(workdir / "results/tiny" / name) == digest(tiny_run / "results/tiny" / name), name
+        assert digest(workdir / "results/tiny" / name) == digest(
+            tiny_run / "results/tiny" / name
+        ), name
     again, first = metrics_of(workdir), metrics_of(tiny_run)
     for model in ("degree", "torch_w2v"):
         for key in ("auc_all", "auc_seen", "auc_seen_dm", "recall_at_10"):
@@ -172,3 +177,53 @@ def test_truncated_real_dump_fails_clearly_and_leaves_no_output(tmp_path, shared
     log = (workdir / "results/cut/logs/parse_products.log").read_text()
     assert "truncated" in log
     assert not (workdir / "results/cut/products.parquet").exists()
+
+
+@pytest.fixture
+def http_server(shared_amazon):
+    """The shared samples served over HTTP on 127.0.0.1, as a remote dump would be."""
+    import http.server
+    import threading
+    from functools import partial
+
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(shared_amazon))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_real_music_sample_downloaded_and_every_model_in_range(tmp_path, http_server):
+    """The whole matrix on a real dump, fetched by the workflow and checked against its sha256."""
+    name = "meta_Digital_Music_2014_sample.json.gz"
+    sha = "f53724e22b832ada5f40289ecc4ce05378deca36af7ba02e63b8d929e7c8e018"
+    config = tiny_config(
+        {"music": {"source": f"{http_server}/{name}", "sha256": sha}},
+        ALL_MODELS,
+        walks={"walks_per_node": 5, "length": 10, "node2vec": {"p": 0.5, "q": 2.0}},
+    )
+    config["train"].update(dim=16, epochs=1)
+    workdir = deploy(tmp_path, config)
+    snakemake(workdir, "--cores", "2")
+    parse = json.loads((workdir / "results/music/products_report.json").read_text())
+    assert parse["records_kept"] == 7419 and parse["malformed"] == 0
+    metrics = metrics_of(workdir, "music")
+    assert sorted(metrics) == sorted(ALL_MODELS)
+    for model, m in metrics.items():
+        for key in ("auc_all", "auc_seen", "auc_all_dm", "auc_seen_dm", "coverage", "recall_at_10"):
+            assert math.isfinite(m[key]) and 0.0 <= m[key] <= 1.0, (model, key)
+    assert metrics["torch_w2v"]["auc_seen"] > 0.6
+
+
+def test_wrong_checksum_stops_before_parsing(tmp_path, http_server):
+    name = "meta_Electronics_2014_head10.json"
+    config = tiny_config(
+        {"head": {"source": f"{http_server}/{name}", "sha256": "0" * 64}}, ["degree"]
+    )
+    workdir = deploy(tmp_path, config)
+    result = snakemake(workdir, "--cores", "1", check=False)
+    assert result.returncode != 0
+    assert "sha256 mismatch" in (workdir / "results/head/logs/download_raw.log").read_text()
+    assert not (workdir / "results/head/raw/meta.json.gz").exists()

@@ -6,8 +6,6 @@ if [ -f "$spool/$id.exit" ]; then
   if [ "$(cat "$spool/$id.exit")" = "0" ]; then echo success; else echo failed; fi
 elif [ -f "$spool/$id.pid" ] && kill -0 "$(cat "$spool/$id.pid")" 2>/dev/null; then
   echo running
-elif [ -f "$spool/$id.exit" ]; then
-  echo running # finished between the two checks; the next poll reads the exit code
 else
   echo failed
 fi

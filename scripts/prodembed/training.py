@@ -56,6 +56,11 @@ class TrainingRun:
         seed_everything(self.seed)
         self.clock = Stopwatch()
 
+    def shared(self, *, walks: bool = True) -> dict:
+        """The hyper-parameters every learned model shares, as trainer keyword arguments."""
+        keys = ("dim", "epochs", "negatives") + (("window",) if walks else ())
+        return {key: self.params[key] for key in keys} | {"seed": self.seed, "device": self.device}
+
     def save(
         self,
         embeddings: np.ndarray,
