@@ -154,7 +154,7 @@ def test_within_group_targets_dominate(dumps):
 
 
 def test_default_graph_sizes(dumps):
-    expected = {"electronics": (10_000, 60_000), "books": (15_000, 120_000)}
+    expected = {"electronics": (5_400, 28_000), "books": (8_000, 57_000)}
     for preset, (nodes_target, edges_target) in expected.items():
         _, _, edges, nodes = dumps[preset]
         assert 0.6 * nodes_target < len(nodes) < 1.4 * nodes_target

@@ -24,7 +24,7 @@ from prodembed.runtime import atomic_path
 # preset's own ``scale`` is the small default the whole workflow runs on in minutes.
 PRESETS: dict[str, dict] = {
     "electronics": {
-        "scale": 0.023,
+        "scale": 0.012,
         "records": 498_196,  # record lines at scale 1
         # Related targets mostly lie outside the dump (other departments): record-less
         # products per record, and how much more popular (in log-weight sd) they are.
@@ -55,7 +55,7 @@ PRESETS: dict[str, dict] = {
         "price_sigma": 0.25,
     },
     "books": {
-        "scale": 0.0068,
+        "scale": 0.0035,
         "records": 2_370_000,
         "recordless_per_record": 0.45,
         "recordless_boost": 3.0,
