@@ -15,7 +15,6 @@ Negative ids of walks (``-1``) are treated as padding and never form pairs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -76,7 +75,7 @@ class PairEngine:
         if window < 1 or negatives < 0 or batch_size < 1:
             raise ValueError("window and batch_size must be >= 1 and negatives >= 0")
         self.device = torch.device(device)
-        self.walks = torch.as_tensor(np.asarray(walks), dtype=torch.int32).to(self.device)
+        self.walks = torch.as_tensor(walks, dtype=torch.int32, device=self.device)
         if self.walks.ndim != 2 or self.walks.shape[1] < 2:
             raise ValueError(f"walks must be (n_walks, length >= 2), got {tuple(self.walks.shape)}")
         self.n_nodes = int(n_nodes)
@@ -109,25 +108,22 @@ class PairEngine:
 
     def pairs(self, walks: torch.Tensor, generator: torch.Generator):
         """All (center, context) pairs of ``walks`` (int32), in walk-major order."""
-        n, length = walks.shape
-        if self.dynamic_window:
-            b = torch.randint(
-                1, self.window + 1, (n, length), generator=generator, device=self.device
-            ).to(torch.int8)
+        shape, kw = walks.shape, {"dtype": torch.int8, "device": self.device}
+        if self.dynamic_window:  # each position's own window b ~ U{1..window}
+            b = torch.randint(1, self.window + 1, shape, generator=generator, **kw)
+        else:
+            b = torch.full(shape, self.window, **kw)
+        if self.padded:
+            b.masked_fill_(walks < 0, 0)  # padding is no one's center ...
         centers, contexts = [], []
         for d in range(1, self.window + 1):
-            left, right = walks[:, :-d], walks[:, d:]
-            if not self.dynamic_window and not self.padded:
-                centers += [left.reshape(-1), right.reshape(-1)]
-                contexts += [right.reshape(-1), left.reshape(-1)]
-                continue
-            fwd = b[:, :-d] >= d if self.dynamic_window else torch.ones_like(left, dtype=bool)
-            bwd = b[:, d:] >= d if self.dynamic_window else torch.ones_like(left, dtype=bool)
-            if self.padded:
-                valid = (left >= 0) & (right >= 0)
-                fwd, bwd = fwd & valid, bwd & valid
-            centers += [left[fwd], right[bwd]]
-            contexts += [right[fwd], left[bwd]]
+            left, right, b_left, b_right = walks[:, :-d], walks[:, d:], b[:, :-d], b[:, d:]
+            for center, context, b_center in ((left, right, b_left), (right, left, b_right)):
+                keep = b_center >= d
+                if self.padded:
+                    keep &= context >= 0  # ... and no one's context
+                centers.append(center[keep])
+                contexts.append(context[keep])
         return torch.cat(centers), torch.cat(contexts)
 
     def sample_negatives(self, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -148,7 +144,3 @@ class PairEngine:
             for s in range(0, len(centers), self.batch_size):
                 c = centers[s : s + self.batch_size].long()
                 yield c, contexts[s : s + self.batch_size].long(), self.sample_negatives(len(c), g)
-
-    def batches_per_epoch(self) -> int:
-        """Approximate (exact with a fixed window and one chunk), for progress logging."""
-        return max(1, math.ceil(self.pairs_per_epoch / self.batch_size))

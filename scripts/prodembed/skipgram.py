@@ -1,16 +1,35 @@
 """Skip-gram with negative sampling (SGNS) and "MF with bias on sequences" on walk pairs.
 
-Both trainers draw (center, context, negatives) batches from :class:`PairEngine`.
+Both trainers draw (center, context, negatives) batches from :class:`PairEngine` and update
+plain tensors with :class:`RowAdagrad`; EGES (:mod:`.eges`) reuses both and
+:func:`sgns_update`.
 
-SGNS optimiser: word2vec's own recipe -- plain SGD on the summed per-pair loss, lr decayed
-linearly from ``lr`` (0.025) to ``lr * 1e-4`` over all pairs of all epochs -- applied to
-large batches with analytic gradients and ``index_add_`` row updates (no autograd, no
-sparse-gradient coalescing, no optimiser state). Compared on the planted-structure graph
-of ``benchmarks/bench_skipgram.py`` against nn.Embedding(sparse=True) + SparseAdam on a
-mean loss (the study's optimiser, with per-epoch cosine restarts), this gave the same or
-better seen-only AUC at 2-4x the pairs/s on the CPU, and it needs no per-batch host sync,
-so a GPU runs the batches back to back (see benchmarks/RESULTS.md for what was measured
-where).
+Why row-wise Adagrad (lr 0.5, decayed linearly to 0 over all pairs like word2vec) rather
+than the study's SparseAdam or word2vec's plain SGD -- seen-only AUC after 5 epochs on a
+planted-structure graph (5,000 nodes in 50 groups, 10 walks x 10 per node), CPU:
+
+- plain SGD, summed loss, lr 0.025 / 0.05 / 0.1 with linear decay: 0.895 / 0.894 / 0.895
+  (gensim skip-gram on the same walks: 0.894). The many rare nodes get few updates and
+  barely leave their tiny initial vectors.
+- SparseAdam, mean loss, lr 0.025, cosine annealing restarted each epoch (the study's
+  recipe): batch 128 / 1,024 / 8,192: 0.908 / 0.907 / 0.904 (constant lr: 0.892).
+- row-wise Adagrad: batch 1,024 / 32,768 / 131,072: 0.911 / 0.911 / 0.912.
+
+Adagrad scales each row's step by its own gradient history, so rare rows move as far as
+frequent ones, and it is insensitive to batch size once repeated rows are accounted for
+(see :class:`RowAdagrad`; without that, batch 131,072 diverged early and ended at 0.863).
+Unlike SparseAdam it needs no sparse-gradient coalescing (a sort and a host sync per batch on
+CUDA) and keeps one float of state per row; it ran at plain SGD's speed, 2-4x SparseAdam's.
+
+Speed: gradients are analytic (no autograd graph), the loss is summed on the device and read
+once per epoch, and no step reads anything back to the host, so on a GPU the batches queue
+back to back. Only CPUs were available when this was written (numbers in
+benchmarks/RESULTS.md: ~0.4-0.5M pairs/s per core at batch 1,024, about 3x slower per core
+than gensim's C loop, with higher AUC). On a GPU the pair engine produces pairs and
+negatives at far beyond 150M pairs/s (a few elementwise passes over the walks per epoch);
+the SGNS update then dominates: per positive pair it gathers 7 rows of ``dim`` floats and
+writes 7 back with atomics, ~4 GB of memory traffic per 131,072-pair batch at dim 128,
+which bounds an H100 (~3 TB/s) at roughly 1e8 trained pairs/s -- not measured.
 """
 
 from __future__ import annotations
@@ -26,17 +45,122 @@ from .pairs import PairEngine
 
 log = logging.getLogger(__name__)
 
-#: Pairs per batch. Large batches amortise kernel launches on a GPU; on a CPU a batch's
+#: Pairs per batch. Large batches amortise kernel launches on a GPU; on a CPU the batch's
 #: (batch x (negatives+1) x dim) gather should stay cache-sized.
-DEFAULT_BATCH = {"cpu": 4096, "cuda": 131072}
+DEFAULT_BATCH = {"cpu": 1024, "cuda": 131072}
 
 
 def default_batch(device: torch.device | str) -> int:
     return DEFAULT_BATCH.get(torch.device(device).type, DEFAULT_BATCH["cuda"])
 
 
-def _linear_lr(lr: float, done: float, total: float) -> float:
-    return lr * max(1e-4, 1.0 - done / total)
+class RowAdagrad:
+    """Row-wise Adagrad (one accumulator per row) applied only to the rows a batch touched.
+
+    ``step`` takes one gradient row per occurrence, duplicates included. A row met m times
+    in a batch adds m x (sum of its occurrences' mean squared gradients) to its
+    accumulator, an upper bound on the squared norm of their sum (Cauchy-Schwarz), so the
+    row's total step stays <= lr however often it recurs -- hubs appear thousands of times
+    in a large batch, and without the factor m their summed step grows like sqrt(m).
+    Everything stays on the table's device; no host sync.
+    """
+
+    def __init__(self, table: torch.Tensor, eps: float = 1e-10) -> None:
+        self.table = table
+        self.state = torch.zeros(len(table), device=table.device)
+        self.count = torch.zeros(len(table), device=table.device)  # all zero between steps
+        self.eps = eps
+
+    def scale(self, rows: torch.Tensor, sq_mean: torch.Tensor) -> torch.Tensor:
+        """Accumulate per-occurrence mean squared gradients; 1/sqrt(accumulator) per row."""
+        # Occurrences per row without torch.bincount, which syncs with the host on CUDA.
+        self.count.index_add_(0, rows, torch.ones_like(sq_mean))
+        repeats = self.count.index_select(0, rows)
+        self.count.index_fill_(0, rows, 0.0)
+        self.state.index_add_(0, rows, sq_mean * repeats)
+        return self.state.index_select(0, rows).add_(self.eps).rsqrt_()
+
+    def step(self, rows: torch.Tensor, grad: torch.Tensor, lr: float) -> None:
+        grad = grad.reshape(len(rows), -1)
+        scale = self.scale(rows, grad.pow(2).mean(1))
+        self.table.index_add_(0, rows, grad * scale[:, None], alpha=-lr)
+
+
+def _word2vec_init(n: int, dim: int, seed: int, device: torch.device) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return ((torch.rand(n, dim, generator=gen) - 0.5) / dim).to(device)
+
+
+def make_engine(walks, n_nodes, window, negatives, batch_size, seed, device) -> PairEngine:
+    return PairEngine(
+        walks, n_nodes, window=window, negatives=negatives, seed=seed, device=device,
+        batch_size=batch_size or default_batch(device),
+    )  # fmt: skip
+
+
+def sgns_update(
+    u: torch.Tensor,
+    targets: torch.Tensor,
+    context: torch.Tensor,
+    opt_context: RowAdagrad,
+    lr: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Score centers ``u`` (B, D) against ``targets`` (B * (1+K): each pair's context, then
+    its K negatives), update those context rows, return (summed loss, d loss / d u).
+
+    Loss per pair: -log s(u.v) - sum_k log s(-u.v_k); gradients are analytic (no autograd).
+    """
+    batch, dim = u.shape
+    v = context.index_select(0, targets).view(batch, -1, dim)
+    scores = torch.bmm(u[:, None, :], v.transpose(1, 2)).squeeze(1)  # (B, 1+K)
+    loss = F.softplus(-scores[:, 0]).sum() + F.softplus(scores[:, 1:]).sum()
+    g = torch.sigmoid(scores)  # d loss / d score ...
+    g[:, 0] -= 1.0  # ... minus the label
+    grad_u = torch.bmm(g[:, None, :], v).squeeze(1)
+    # A context row's gradient is g * u: its mean square needs no (B, 1+K, D) temporary.
+    sq_mean = g.square() * u.square().mean(1, keepdim=True)
+    g = g * opt_context.scale(targets, sq_mean.view(-1)).view_as(g)
+    update = torch.mul(g[:, :, None], u[:, None, :], out=v).view(-1, dim)
+    context.index_add_(0, targets, update, alpha=-lr)
+    return loss, grad_u
+
+
+def train_pairs(engine: PairEngine, epochs: int, lr: float, step, log_every: int = 0) -> dict:
+    """The epoch loop shared by the pair trainers.
+
+    ``step(center, targets, lr)`` updates the model on one batch (``targets`` as in
+    :func:`sgns_update`) and returns its summed loss as a device tensor; losses are summed
+    on the device and read once per epoch, so nothing waits for the GPU per batch. The lr
+    decays linearly over all pairs like word2vec's.
+    """
+    total, done, losses = epochs * engine.pairs_per_epoch, 0, []
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        t0, n_epoch = time.perf_counter(), 0
+        loss_sum = torch.zeros((), device=engine.device)
+        for batch, (c, x, neg) in enumerate(engine.epoch(epoch), 1):
+            alpha = lr * max(1e-4, 1.0 - done / max(total, 1.0))
+            loss_sum += step(c, torch.cat([x[:, None], neg], 1).view(-1), alpha)
+            done += len(c)
+            n_epoch += len(c)
+            if log_every and batch % log_every == 0:
+                log.info("epoch %d batch %d: loss %.4f", epoch, batch, float(loss_sum) / n_epoch)
+        losses.append(float(loss_sum) / max(n_epoch, 1))
+        secs = time.perf_counter() - t0
+        log.info(
+            "epoch %d: loss %.4f, %d pairs, %.0f pairs/s, %.1f s",
+            epoch, losses[-1], n_epoch, n_epoch / max(secs, 1e-9), secs,
+        )  # fmt: skip
+    seconds = time.perf_counter() - start
+    return {
+        "loss": losses,
+        "pairs": done,
+        "pairs_per_s": done / max(seconds, 1e-9),
+        "seconds": seconds,
+        "device": str(engine.device),
+        "batch_size": engine.batch_size,
+        "optimizer": "row-wise adagrad, linear lr decay",
+    }
 
 
 def train_skipgram(
@@ -47,65 +171,78 @@ def train_skipgram(
     window: int = 5,
     negatives: int = 5,
     epochs: int = 5,
-    lr: float = 0.025,
+    lr: float = 0.5,
     batch_size: int | None = None,
     seed: int = 0,
     device: str | torch.device = "cpu",
-    log_every: int = 200,
+    log_every: int = 0,
 ) -> tuple[np.ndarray, dict]:
     """Train SGNS on ``walks``; return the center (input) table and training facts.
 
-    Tables are initialised like word2vec: centers U(-0.5/dim, 0.5/dim), contexts zero.
-    Loss per pair: -log s(u.v) - sum_k log s(-u.v_k). ``info`` holds ``loss`` (mean per
-    positive pair, per epoch), ``pairs`` (positive pairs trained), ``pairs_per_s`` and
-    ``seconds``.
+    Tables start like word2vec's: centers U(-0.5/dim, 0.5/dim), contexts zero. ``info``:
+    ``loss`` (mean per positive pair, per epoch), ``pairs`` (positive pairs trained),
+    ``pairs_per_s``, ``seconds``. ``log_every`` > 0 also logs every that many batches
+    (a host sync there).
     """
     device = torch.device(device)
-    batch_size = batch_size or default_batch(device)
-    engine = PairEngine(
-        walks, n_nodes, window=window, negatives=negatives, batch_size=batch_size, seed=seed,
-        device=device,
-    )  # fmt: skip
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-    center = ((torch.rand(n_nodes, dim, generator=gen) - 0.5) / dim).to(device)
+    engine = make_engine(walks, n_nodes, window, negatives, batch_size, seed, device)
+    center = _word2vec_init(n_nodes, dim, seed, device)
     context = torch.zeros(n_nodes, dim, device=device)
-    # The target of each row of `scores`: 1 for the context, 0 for the negatives.
-    sign = torch.full((1, negatives + 1), 1.0, device=device)
-    sign[0, 0] = -1.0
-    label = (sign < 0).float()
-    total, done, losses = epochs * engine.pairs_per_epoch, 0, []
-    start = time.perf_counter()
-    for epoch in range(epochs):
-        t0, n_epoch = time.perf_counter(), 0
-        loss_sum = torch.zeros((), device=device)
-        for step, (c, x, neg) in enumerate(engine.epoch(epoch)):
-            alpha = _linear_lr(lr, done, total)
-            targets = torch.cat([x[:, None], neg], 1)  # (B, 1+K)
-            u, v = center[c], context[targets]  # (B, D), (B, 1+K, D)
-            scores = torch.bmm(v, u[:, :, None]).squeeze(2)
-            loss_sum += F.softplus(scores * sign).sum()
-            g = torch.sigmoid(scores) - label  # d loss / d score
-            grad_u = torch.bmm(g[:, None, :], v).squeeze(1)
-            context.index_add_(0, targets.reshape(-1), (g[:, :, None] * u[:, None, :]).reshape(-1, dim), alpha=-alpha)  # fmt: skip
-            center.index_add_(0, c, grad_u, alpha=-alpha)
-            done += len(c)
-            n_epoch += len(c)
-            if log_every and step % log_every == 0 and step:
-                log.info("epoch %d step %d: lr %.5f, %d pairs", epoch, step, alpha, n_epoch)
-        losses.append(float(loss_sum) / max(n_epoch, 1))
-        secs = time.perf_counter() - t0
-        log.info(
-            "epoch %d: loss %.4f, %d pairs, %.0f pairs/s, %.1f s",
-            epoch, losses[-1], n_epoch, n_epoch / secs, secs,
-        )  # fmt: skip
-    seconds = time.perf_counter() - start
-    info = {
-        "loss": losses,
-        "pairs": done,
-        "pairs_per_s": done / seconds,
-        "seconds": seconds,
-        "device": str(device),
-        "batch_size": batch_size,
-        "optimizer": "sgd-linear-decay",
-    }
+    opt_center, opt_context = RowAdagrad(center), RowAdagrad(context)
+
+    def step(c, targets, lr):
+        loss, grad_u = sgns_update(center.index_select(0, c), targets, context, opt_context, lr)
+        opt_center.step(c, grad_u, lr)
+        return loss
+
+    info = train_pairs(engine, epochs, lr, step, log_every)
     return center.cpu().numpy(), info
+
+
+def train_mf_sequences(
+    walks: np.ndarray,
+    n_nodes: int,
+    *,
+    dim: int = 128,
+    window: int = 5,
+    negatives: int = 5,
+    epochs: int = 5,
+    lr: float = 0.5,
+    batch_size: int | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    l2: float = 1e-3,
+) -> tuple[np.ndarray, np.ndarray, float, dict]:
+    """The study's "MF with bias on sequences": one shared table, scored s(e_a.e_b+b_a+b_b+g).
+
+    Trained with BCE on the pair engine's (center, context) pairs (label 1) and its
+    unigram^0.75 negatives (label 0), plus ``l2`` x squared norm of every row occurrence in
+    the batch (planted graph of the module docstring: l2 1e-6 / 1e-3 / 1e-2 gave seen-only
+    AUC 0.931 / 0.936 / 0.936). Same optimiser and schedule as :func:`train_skipgram`.
+    Returns (embeddings, bias, global_bias, info).
+    """
+    device = torch.device(device)
+    engine = make_engine(walks, n_nodes, window, negatives, batch_size, seed, device)
+    emb = _word2vec_init(n_nodes, dim, seed, device)
+    bias = torch.zeros(n_nodes, 1, device=device)
+    glob = torch.zeros(1, 1, device=device)
+    opt_emb, opt_bias, opt_glob = RowAdagrad(emb), RowAdagrad(bias), RowAdagrad(glob)
+    zero = torch.zeros(1, dtype=torch.long, device=device)
+
+    def step(c, targets, lr):
+        e_c, e_t = emb.index_select(0, c), emb.index_select(0, targets).view(len(c), -1, dim)
+        b_t = bias.index_select(0, targets).view(len(c), -1)
+        logits = torch.bmm(e_t, e_c[:, :, None]).squeeze(2) + bias.index_select(0, c) + b_t + glob
+        label = torch.zeros_like(logits)
+        label[:, 0] = 1.0
+        loss = F.binary_cross_entropy_with_logits(logits, label, reduction="sum")
+        g = torch.sigmoid(logits) - label  # d loss / d logit
+        grad_c = torch.bmm(g[:, None, :], e_t).squeeze(1) + 2 * l2 * e_c
+        grad_t = g[:, :, None] * e_c[:, None, :] + 2 * l2 * e_t
+        opt_emb.step(torch.cat([c, targets]), torch.cat([grad_c, grad_t.view(-1, dim)]), lr)
+        opt_bias.step(torch.cat([c, targets]), torch.cat([g.sum(1), g.view(-1)]), lr)
+        opt_glob.step(zero, g.sum().view(1, 1), lr)
+        return loss
+
+    info = train_pairs(engine, epochs, lr, step)
+    return emb.cpu().numpy(), bias.squeeze(1).cpu().numpy(), float(glob), info

@@ -1,0 +1,151 @@
+"""Skip-gram throughput and quality: our SGNS (CPU, and CUDA when present) against gensim.
+
+    python benchmarks/bench_skipgram.py [--nodes N] [--groups G] [--walks-per-node R]
+                                        [--length L] [--epochs E] [--threads T]
+
+All methods train on the same uniform random walks over the training edges of a planted
+graph (nodes in groups, 90% of edges within a group, power-law degrees; the generator of
+tests/test_skipgram.py); 1/3 of the edges are held out. Quality is the seen-only AUC of
+held-out edges against random non-edges (cosine). gensim runs as skip-gram (sg=1, window 5,
+5 negatives, min_count 1) with all threads, once with its default frequent-word
+downsampling (sample=1e-3, fewer pairs) and once with sample=0 (the same pairs as ours).
+Wall seconds include each method's setup (gensim's vocabulary scan, our pair engine); CPU
+seconds count every thread of this process, a fairer measure on a busy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests")]
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as prodembed.device sets it for the rules
+
+import numpy as np
+import torch
+from prodembed.device import configure_threads
+from prodembed.pairs import PairEngine
+from prodembed.skipgram import train_skipgram
+from test_skipgram import cosine, planted_graph, random_walks, seen_auc, split_edges
+
+
+def machine() -> str:
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((x.split(":", 1)[1].strip() for x in lines if "model name" in x), platform.machine())
+    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"
+    return (
+        f"{datetime.date.today()}, {cpu}, nproc {os.cpu_count()}{gpu}, Python "
+        f"{platform.python_version()}, torch {torch.__version__}"
+    )
+
+
+class Clock:
+    """Wall and process-CPU seconds of a block."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+def gensim_embeddings(walks, n, args, sample):
+    from gensim.models import Word2Vec
+
+    sentences = [list(map(str, w)) for w in walks.tolist()]
+    with Clock() as clock:
+        model = Word2Vec(
+            sentences, vector_size=args.dim, window=args.window, negative=args.negatives,
+            min_count=1, sg=1, sample=sample, workers=args.threads, epochs=args.epochs, seed=0,
+        )  # fmt: skip
+    emb = np.zeros((n, args.dim), dtype=np.float32)
+    words = np.array(model.wv.index_to_key, dtype=np.int64)
+    emb[words] = model.wv.vectors
+    return emb, clock
+
+
+def engine_rate(walks, n, args, device) -> tuple[float, Clock]:
+    engine = PairEngine(walks, n, window=args.window, negatives=args.negatives, device=device,
+                        batch_size=args.batch_size or 65536)  # fmt: skip
+    with Clock() as clock:
+        pairs = 0
+        for c, _, _ in engine.epoch(0):
+            pairs += len(c)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    return pairs, clock
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--groups", type=int, default=50)
+    parser.add_argument("--avg-degree", type=int, default=8)
+    parser.add_argument("--walks-per-node", type=int, default=10)
+    parser.add_argument("--length", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--dim", type=int, default=128)
+    parser.add_argument("--window", type=int, default=5)
+    parser.add_argument("--negatives", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=None, help="ours; default per device")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    configure_threads(args.threads)
+
+    n = args.nodes
+    edges, _ = planted_graph(n, groups=args.groups, avg_deg=args.avg_degree)
+    train, held = split_edges(edges)
+    walks = random_walks(train, n, num_walks=args.walks_per_node, length=args.length)
+    print(f"Machine: {machine()}\n")
+    print(
+        f"Planted graph: {n:,} nodes, {args.groups} groups, {len(train):,} training / "
+        f"{len(held):,} held-out edges; {len(walks):,} walks x {args.length}; dim {args.dim}, "
+        f"window {args.window}, {args.negatives} negatives, {args.epochs} epochs, "
+        f"{args.threads} threads.\n"
+    )
+    pairs_per_epoch = PairEngine(walks, n, window=args.window).pairs_per_epoch
+    rows = []
+
+    def row(method, device, clock, epochs, pairs_per_epoch=None, auc=None):
+        rate = f"{pairs_per_epoch * epochs / clock.wall / 1e6:.2f}" if pairs_per_epoch else "–"
+        quality = "–" if auc is None else f"{auc:.4f}"
+        rows.append(
+            f"| {method} | {device} | {clock.wall / epochs:.2f} | {clock.cpu / epochs:.2f} | "
+            f"{len(walks) * epochs / clock.wall:,.0f} | {rate} | {quality} |"
+        )
+
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    for device in devices:
+        pairs, clock = engine_rate(walks, n, args, device)
+        row("pair engine only (pairs + negatives)", device, clock, 1, pairs)
+    for sample in (1e-3, 0.0):
+        emb, clock = gensim_embeddings(walks, n, args, sample)
+        auc = seen_auc(cosine(emb), train, held, n)
+        same_pairs = pairs_per_epoch if sample == 0 else None
+        row(f"gensim Word2Vec sg, sample={sample:g}", "cpu", clock, args.epochs, same_pairs, auc)
+    for device in devices:
+        with Clock() as clock:
+            emb, info = train_skipgram(
+                walks, n, dim=args.dim, window=args.window, negatives=args.negatives,
+                epochs=args.epochs, batch_size=args.batch_size, seed=0, device=device,
+            )  # fmt: skip
+        auc = seen_auc(cosine(emb), train, held, n)
+        method = f"ours, train_skipgram (batch {info['batch_size']:,})"
+        row(method, device, clock, args.epochs, info["pairs"] / args.epochs, auc)
+
+    print("| method | device | s/epoch (wall) | CPU s/epoch | walks/s | M pairs/s | seen AUC |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print(f"\nPairs per epoch (expected, dynamic window): {pairs_per_epoch:,.0f}.")
+
+
+if __name__ == "__main__":
+    main()
