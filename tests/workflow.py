@@ -18,10 +18,10 @@ TINY_TRAIN = {
     "epochs": 3,
     "window": 5,
     "negatives": 5,
-    "skipgram": {"lr": 0.025, "batch_size": 4096},
-    "side_info": {"lr": 0.025, "batch_size": 4096, "price_buckets": 10},
-    "mf": {"lr": 0.01, "l2": 1e-6, "batch_size": 4096},
-    "mf_sequences": {"lr": 0.01, "l2": 1e-6, "batch_size": 4096},
+    "skipgram": {},
+    "side_info": {"price_buckets": 10},
+    "mf": {"lr": 0.01, "l2": 1e-2},
+    "mf_sequences": {},
     "gensim": {"sg": True, "lr": 0.025},
 }
 
