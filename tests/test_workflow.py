@@ -158,9 +158,10 @@ def test_same_config_same_bytes_and_metrics(tiny_run, tmp_path):
     workdir = deploy(tmp_path, tiny_config(TINY, ["degree", "torch_w2v"]))
     snakemake(workdir, "--cores", "2", "--profile", "profiles/local-cluster")
     for name in STAGE_FILES:
-        assert digest(workdir / "results/tiny" / name) == digest(
-            tiny_run / "results/tiny" / name
-        ), name
+        if "node2vec" in name:  # neither model here needs node2vec walks
+            continue
+        here, there = workdir / "results/tiny" / name, tiny_run / "results/tiny" / name
+        assert digest(here) == digest(there), name
     again, first = metrics_of(workdir), metrics_of(tiny_run)
     for model in ("degree", "torch_w2v"):
         for key in ("auc_all", "auc_seen", "auc_seen_dm", "recall_at_10"):
