@@ -85,6 +85,7 @@ def test_eges_outputs_cover_every_row(planted_with_metadata):
     np.testing.assert_array_equal(has_vector[side.n_train :], ~no_side_info[side.n_train :])
     assert not emb[~has_vector].any()
     assert p["info"]["cold_with_vector"] == int(has_vector[side.n_train :].sum())
+    assert p["info"]["side_info_coverage"]["brand"] == pytest.approx(0.7, abs=0.05)
 
 
 def test_eges_field_weights_are_a_distribution(planted_with_metadata):

@@ -55,6 +55,7 @@ def test_mf_rejects_out_of_range_edges():
 
 
 def test_auto_batch_aims_at_a_few_hundred_steps_per_epoch():
-    assert auto_batch(10) == 256
+    assert auto_batch(10) == 32
+    assert auto_batch(53_000) == 256
     assert auto_batch(2_700_000) == 8192
     assert auto_batch(10**9) == 65536

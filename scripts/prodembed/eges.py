@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .side_info import MISSING, SideInfo
-from .skipgram import RowAdagrad, _word2vec_init, make_engine, sgns_update, train_pairs
+from .skipgram import RowAdagrad, make_engine, sgns_update, train_pairs, word2vec_init
 
 CHUNK = 65536
 
@@ -56,8 +56,9 @@ def train_eges(
     """Train EGES on walks over the training nodes (rows ``0..side_info.n_train-1``).
 
     Returns ``emb`` (n_rows, dim) for every row of ``side_info``, ``has_vector`` (bool per
-    row) and ``info`` (``loss`` per epoch, ``pairs_per_s``, ``seconds``, and
-    ``field_weights``: the mean over training nodes of softmax(a_v) per field name).
+    row) and ``info`` (``loss`` per epoch, ``pairs_per_s``, ``seconds``; ``field_weights``:
+    the mean over training nodes of softmax(a_v) per field name; the share of rows with each
+    side field, the price bucket edges, and how many cold rows got a vector).
     """
     device = torch.device(device)
     n_train, n_fields = side_info.n_train, len(side_info.field_names)
@@ -73,7 +74,7 @@ def train_eges(
     train_rows = codes[:n_train] + offsets
     train_present = present[:n_train]
 
-    fields = _word2vec_init(sum(sizes), dim, seed, device)
+    fields = word2vec_init(sum(sizes), dim, seed, device)
     attn = torch.zeros(n_train, n_fields, device=device)
     context = torch.zeros(n_train, dim, device=device)
     opt_fields, opt_attn, opt_ctx = RowAdagrad(fields), RowAdagrad(attn), RowAdagrad(context)
@@ -92,21 +93,25 @@ def train_eges(
 
     info = train_pairs(engine, epochs, lr, step)
 
-    emb = torch.zeros(side_info.n_rows, dim, device=device)
+    n_rows = side_info.n_rows
+    emb = torch.zeros(n_rows, dim, device=device)
     w_train = _weights(attn, train_present)
-    for s in range(0, n_train, CHUNK):
+    for s in range(0, n_train, CHUNK):  # training nodes: H_v
         end = min(s + CHUNK, n_train)
         emb[s:end] = torch.bmm(w_train[s:end, None, :], fields[train_rows[s:end]]).squeeze(1)
-    # Cold rows: the plain mean of their present side-information vectors.
-    side_present = present[n_train:, 1:].float()
-    side_sum = (fields[codes[n_train:, 1:] + offsets[1:]] * side_present[:, :, None]).sum(1)
-    emb[n_train:] = side_sum / side_present.sum(1, keepdim=True).clamp(min=1)
+    for s in range(n_train, n_rows, CHUNK):  # cold rows: the mean of their present side info
+        end = min(s + CHUNK, n_rows)
+        mask = present[s:end, 1:].float()
+        side_sum = torch.bmm(mask[:, None, :], fields[codes[s:end, 1:] + offsets[1:]]).squeeze(1)
+        emb[s:end] = side_sum / mask.sum(1, keepdim=True).clamp(min=1)
     has_vector = present[:, 1:].any(1)
     has_vector[:n_train] = True
 
     info["field_weights"] = dict(
         zip(side_info.field_names, w_train.mean(0).cpu().tolist(), strict=True)
     )
-    info["cold_rows"] = side_info.n_rows - n_train
+    info["side_info_coverage"] = side_info.coverage()
+    info["price_bucket_edges"] = side_info.price_edges.tolist()
+    info["cold_rows"] = n_rows - n_train
     info["cold_with_vector"] = int(has_vector[n_train:].sum())
     return emb.cpu().numpy(), has_vector.cpu().numpy(), info

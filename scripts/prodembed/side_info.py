@@ -20,7 +20,8 @@ MISSING = 0
 class SideInfo:
     """``codes[r, j]`` is row r's value of field j; ``MISSING`` (0) marks absent side info.
 
-    Field 0 is the item itself (code = row index, never missing).
+    Field 0 is the item itself (code = row index, never missing). ``cardinalities[j]`` is
+    one more than field j's largest code; ``price_edges`` are the prices where buckets change.
     """
 
     codes: np.ndarray
@@ -36,7 +37,7 @@ class SideInfo:
 
     def coverage(self) -> dict[str, float]:
         """Share of rows with each side field present, for logs and reports."""
-        present = (self.codes[:, 1:] != MISSING).mean(0) if self.n_rows else np.zeros(0)
+        present = (self.codes[:, 1:] != MISSING).mean(0)
         return {f: float(p) for f, p in zip(self.field_names[1:], present, strict=True)}
 
 
@@ -79,7 +80,7 @@ def encode_side_info(
     for level in range(1, category_levels + 1):
         fields[f"cat_{level}"] = _code(pd.Series([_category_prefix(c, level) for c in cats]))
 
-    price = rows["price"].to_numpy(dtype=float)
+    price = rows["price"].to_numpy(dtype=float, na_value=np.nan)
     known = np.isfinite(price) & (price > 0)
     log_price = np.log(np.where(known, price, 1.0))
     qs = np.linspace(0, 1, price_buckets + 1)[1:-1]

@@ -86,7 +86,8 @@ class RowAdagrad:
         self.table.index_add_(0, rows, grad * scale[:, None], alpha=-lr)
 
 
-def _word2vec_init(n: int, dim: int, seed: int, device: torch.device) -> torch.Tensor:
+def word2vec_init(n: int, dim: int, seed: int, device: torch.device) -> torch.Tensor:
+    """word2vec's input-vector init, U(-0.5/dim, 0.5/dim), drawn on the CPU for every device."""
     gen = torch.Generator().manual_seed(seed)
     return ((torch.rand(n, dim, generator=gen) - 0.5) / dim).to(device)
 
@@ -186,7 +187,7 @@ def train_skipgram(
     """
     device = torch.device(device)
     engine = make_engine(walks, n_nodes, window, negatives, batch_size, seed, device)
-    center = _word2vec_init(n_nodes, dim, seed, device)
+    center = word2vec_init(n_nodes, dim, seed, device)
     context = torch.zeros(n_nodes, dim, device=device)
     opt_center, opt_context = RowAdagrad(center), RowAdagrad(context)
 
@@ -223,7 +224,7 @@ def train_mf_sequences(
     """
     device = torch.device(device)
     engine = make_engine(walks, n_nodes, window, negatives, batch_size, seed, device)
-    emb = _word2vec_init(n_nodes, dim, seed, device)
+    emb = word2vec_init(n_nodes, dim, seed, device)
     bias = torch.zeros(n_nodes, 1, device=device)
     glob = torch.zeros(1, 1, device=device)
     opt_emb, opt_bias, opt_glob = RowAdagrad(emb), RowAdagrad(bias), RowAdagrad(glob)
@@ -232,7 +233,8 @@ def train_mf_sequences(
     def step(c, targets, lr):
         e_c, e_t = emb.index_select(0, c), emb.index_select(0, targets).view(len(c), -1, dim)
         b_t = bias.index_select(0, targets).view(len(c), -1)
-        logits = torch.bmm(e_t, e_c[:, :, None]).squeeze(2) + bias.index_select(0, c) + b_t + glob
+        dots = torch.bmm(e_c[:, None, :], e_t.transpose(1, 2)).squeeze(1)  # (B, 1+K)
+        logits = dots + bias.index_select(0, c) + b_t + glob
         label = torch.zeros_like(logits)
         label[:, 0] = 1.0
         loss = F.binary_cross_entropy_with_logits(logits, label, reduction="sum")
