@@ -48,11 +48,6 @@ class ModelArtifacts:
             self.bias = np.zeros(len(self.asins), dtype=np.float32)
         self.bias = np.asarray(self.bias, dtype=np.float32)
 
-    def row_of(self, asins) -> np.ndarray:
-        """Row of each asin in this model, -1 where the model has no vector for it."""
-        index = {a: i for i, a in enumerate(self.asins.tolist())}
-        return np.fromiter((index.get(a, -1) for a in asins), dtype=np.int64, count=len(asins))
-
     def save(self, directory: str | Path, **extra_info) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
