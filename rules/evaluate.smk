@@ -33,7 +33,7 @@ rule evaluate:
         "results/{dataset}/benchmarks/evaluate_{model}.tsv"
     conda:
         "../envs/evaluate.yaml"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
     params:

@@ -34,7 +34,7 @@ rule train_mf:
         model=alternatives(models_of(["mf", "mf_bias"])),
     conda:
         "../envs/torch.yaml"
-    threads: 4
+    threads: 2
     resources:
         gpu=1,
     params:
@@ -82,7 +82,9 @@ rule train_skipgram:
         model=alternatives(models_of(["torch_w2v", "node2vec"])),
     conda:
         "../envs/torch.yaml"
-    threads: 4
+    # One core: on the CPU the trainer is a single-threaded fused kernel (sgd_cpu.py), on
+    # a GPU the work is on the device; more cores would only keep other jobs waiting.
+    threads: 1
     resources:
         gpu=1,
     params:
@@ -108,7 +110,9 @@ rule train_side_info:
         model=alternatives(models_of(["torch_w2v_side_info"])),
     conda:
         "../envs/torch.yaml"
-    threads: 4
+    # One core: on the CPU the trainer is a single-threaded fused kernel (sgd_cpu.py), on
+    # a GPU the work is on the device; more cores would only keep other jobs waiting.
+    threads: 1
     resources:
         gpu=1,
     params:
@@ -133,7 +137,9 @@ rule train_mf_sequences:
         model=alternatives(models_of(["mf_sequences"])),
     conda:
         "../envs/torch.yaml"
-    threads: 4
+    # One core: on the CPU the trainer is a single-threaded fused kernel (sgd_cpu.py), on
+    # a GPU the work is on the device; more cores would only keep other jobs waiting.
+    threads: 1
     resources:
         gpu=1,
     params:
@@ -155,7 +161,7 @@ rule neighbours:
         "results/{dataset}/benchmarks/neighbours_{model}.tsv"
     conda:
         "../envs/evaluate.yaml"
-    threads: 4
+    threads: 2
     resources:
         gpu=1,
     params:

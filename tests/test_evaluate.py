@@ -79,6 +79,7 @@ def test_auc_seen_uses_only_pairs_seen_in_training():
     m = evaluate_model(model, val, val_pairs_dm=None, train_edges=train, k=2)
     assert m["auc_seen"] == 1.0
     assert m["auc_all"] == 0.5  # positives 4, 1 vs negatives 5, -4: two of four orders right
+    assert m["auc_cold"] == 0.0  # cold pairs: the positive (1) scores below the negative (5)
     assert (m["n_pairs"], m["n_seen_pairs"], m["coverage"]) == (4, 2, 1.0)
     assert m["auc_all_dm"] is None and m["auc_seen_dm"] is None and m["pr_auc_dm"] is None
 
@@ -192,6 +193,7 @@ def test_metrics_keys_and_json_types():
             for key in (
                 "auc_all",
                 "auc_seen",
+                "auc_cold",
                 "pr_auc",
                 "coverage",
                 "coverage_pos",
@@ -206,4 +208,6 @@ def test_metrics_keys_and_json_types():
         "n_ranking_queries",
     }
     assert set(m) == expected
-    assert all(type(v) in (float, int) for v in m.values())
+    # Every pair is seen here, so the cold AUC is undefined (None); everything else is a number.
+    assert m["auc_cold"] is None and m["auc_cold_dm"] is None
+    assert all(type(v) in (float, int) for k, v in m.items() if not k.startswith("auc_cold"))

@@ -54,8 +54,9 @@ def test_mf_rejects_out_of_range_edges():
         train_mf(np.array([0]), np.array([5]), 5, epochs=1)
 
 
-def test_auto_batch_aims_at_a_few_hundred_steps_per_epoch():
-    assert auto_batch(10) == 32
-    assert auto_batch(53_000) == 256
-    assert auto_batch(2_700_000) == 8192
+def test_auto_batch_aims_at_about_a_hundred_steps_per_epoch():
+    assert auto_batch(10) == 256  # the floor
+    assert auto_batch(18_422) == 256  # 72 steps
+    assert auto_batch(38_000) == 512  # 74 steps
+    assert auto_batch(2_700_000) == 32768  # 82 steps
     assert auto_batch(10**9) == 65536

@@ -26,11 +26,14 @@ random seen products.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 
+from . import sgd_cpu
 from .side_info import MISSING, SideInfo
-from .skipgram import RowAdagrad, make_engine, sgns_update, train_pairs, word2vec_init
+from .skipgram import RowAdagrad, cpu_step, make_engine, sgns_update, train_pairs, word2vec_init
 
 CHUNK = 65536
 
@@ -38,6 +41,26 @@ CHUNK = 65536
 def _weights(a: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
     """softmax(a) over the present fields of each row."""
     return a.masked_fill(~present, float("-inf")).softmax(1)
+
+
+def eges_step(c, targets, lr, *, opts, rows_of, present_of) -> torch.Tensor:
+    """One batched EGES step on the device (the GPU path); returns the summed loss.
+
+    ``opts`` are the optimisers of the field, attention and context tables; ``rows_of`` and
+    ``present_of`` (n_train, F) give each node's field-table rows and which fields it has.
+    """
+    opt_fields, opt_attn, opt_ctx = opts
+    fields, attn = opt_fields.table, opt_attn.table
+    rows = rows_of.index_select(0, c).view(-1)  # (B * F,)
+    e = fields.index_select(0, rows).view(len(c), rows_of.shape[1], fields.shape[1])
+    w = _weights(attn.index_select(0, c), present_of.index_select(0, c))  # (B, F)
+    h = torch.bmm(w[:, None, :], e).squeeze(1)  # H_v, (B, D)
+    loss, grad_h = sgns_update(h, targets, opt_ctx.table, opt_ctx, lr)
+    grad_w = torch.bmm(e, grad_h[:, :, None]).squeeze(2)
+    grad_a = w * (grad_w - (w * grad_w).sum(1, keepdim=True))  # softmax backward
+    opt_fields.step(rows, w[:, :, None] * grad_h[:, None, :], lr)
+    opt_attn.step(c, grad_a, lr)
+    return loss
 
 
 def train_eges(
@@ -77,20 +100,14 @@ def train_eges(
     fields = word2vec_init(sum(sizes), dim, seed, device)
     attn = torch.zeros(n_train, n_fields, device=device)
     context = torch.zeros(n_train, dim, device=device)
-    opt_fields, opt_attn, opt_ctx = RowAdagrad(fields), RowAdagrad(attn), RowAdagrad(context)
 
-    def step(c, targets, lr):
-        rows = train_rows.index_select(0, c).view(-1)  # (B * F,)
-        e = fields.index_select(0, rows).view(len(c), n_fields, dim)
-        w = _weights(attn.index_select(0, c), train_present.index_select(0, c))  # (B, F)
-        h = torch.bmm(w[:, None, :], e).squeeze(1)  # H_v, (B, D)
-        loss, grad_h = sgns_update(h, targets, context, opt_ctx, lr)
-        grad_w = torch.bmm(e, grad_h[:, :, None]).squeeze(2)
-        grad_a = w * (grad_w - (w * grad_w).sum(1, keepdim=True))  # softmax backward
-        opt_fields.step(rows, w[:, :, None] * grad_h[:, None, :], lr)
-        opt_attn.step(c, grad_a, lr)
-        return loss
-
+    opts = RowAdagrad(fields), RowAdagrad(attn), RowAdagrad(context)
+    if device.type == "cpu":
+        tables, states = (fields, attn, context), tuple(opt.state for opt in opts)
+        lookups = train_rows.contiguous(), train_present.contiguous()
+        step = cpu_step(sgd_cpu.eges_pairs, *tables, *states, *lookups)
+    else:
+        step = partial(eges_step, opts=opts, rows_of=train_rows, present_of=train_present)
     info = train_pairs(engine, epochs, lr, step)
 
     n_rows = side_info.n_rows

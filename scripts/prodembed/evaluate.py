@@ -158,8 +158,9 @@ def evaluate_model(
     """All metrics of one model, as a flat JSON-ready dict (full precision; None = undefined).
 
     Pair metrics per protocol (suffix ``_dm`` for degree-matched negatives; all None when that
-    set is not given): ``auc_all``, ``auc_seen``, ``pr_auc``, ``coverage``, ``coverage_pos``,
-    ``coverage_neg``, ``n_pairs``, ``n_seen_pairs``. Ranking metrics from the held-out
+    set is not given): ``auc_all``, ``auc_seen``, ``auc_cold`` (pairs with a product without
+    training edges: 0.5 for a model that cannot embed it), ``pr_auc``, ``coverage``,
+    ``coverage_pos``, ``coverage_neg``, ``n_pairs``, ``n_seen_pairs``. Ranking metrics from the held-out
     positives (``ranking_metrics``): ``recall_at_{k}``, ``ndcg_at_{k}``, ``n_ranking_queries``.
     """
     index = row_index(model)
@@ -187,7 +188,7 @@ def _share(mask: np.ndarray) -> float | None:
 
 
 def _pair_metrics(scored: pd.DataFrame | None) -> dict:
-    keys = ("auc_all", "auc_seen", "pr_auc", "coverage", "coverage_pos", "coverage_neg")
+    keys = ("auc_all", "auc_seen", "auc_cold", "pr_auc", "coverage", "coverage_pos", "coverage_neg")
     if scored is None:
         return {**dict.fromkeys(keys), "n_pairs": None, "n_seen_pairs": None}
     labels, scores = scored["label"].to_numpy(), scored["score"].to_numpy()
@@ -195,6 +196,7 @@ def _pair_metrics(scored: pd.DataFrame | None) -> dict:
     return {
         "auc_all": _auc(labels, scores, roc_auc_score),
         "auc_seen": _auc(labels[seen], scores[seen], roc_auc_score),
+        "auc_cold": _auc(labels[~seen], scores[~seen], roc_auc_score),
         "pr_auc": _auc(labels, scores, average_precision_score),
         "coverage": _share(covered),
         "coverage_pos": _share(covered[labels == 1]),

@@ -42,7 +42,9 @@ PROTOCOL_TEXT = (
 )
 
 DEFINITIONS = (
-    "- *Seen only*: pairs whose two products both have training edges. *All*: every pair.\n"
+    "- *Seen only*: pairs whose two products both have training edges. *All*: every pair. "
+    "*Cold*: the rest, pairs with a product that has no training edges; only a model that embeds "
+    "such products (from side information) can score them, every other model scores 0.5 there.\n"
     "- *Coverage*: share of validation pairs for which the model has a vector for both products. "
     "Every model scores uncovered pairs with the same neutral score (the median of its scores on "
     "the covered pairs), so coverage is never rewarded or punished by accident.\n"
@@ -81,6 +83,8 @@ def report_table(metrics: list[dict], meta: dict | None = None, *, k: int = 10) 
         "auc_seen",
         "auc_all_dm",
         "auc_seen_dm",
+        "auc_cold",
+        "auc_cold_dm",
         "coverage",
         "coverage_pos",
         "coverage_neg",
@@ -171,6 +175,7 @@ def _dataset_section(ds: str, rows: pd.DataFrame, info: dict, k: int) -> list[st
         "model",
         "AUC seen dm",
         "AUC all dm",
+        "AUC cold dm",
         "AUC seen",
         "AUC all",
         "PR-AUC",
@@ -192,6 +197,7 @@ def _dataset_section(ds: str, rows: pd.DataFrame, info: dict, k: int) -> list[st
             f"`{r['model']}`",
             _fmt(r["auc_seen_dm"]),
             _fmt(r["auc_all_dm"]),
+            _fmt(r["auc_cold_dm"]),
             _fmt(r["auc_seen"]),
             _fmt(r["auc_all"]),
             _fmt(r["pr_auc"]),

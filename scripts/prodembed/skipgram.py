@@ -1,8 +1,8 @@
 """Skip-gram with negative sampling (SGNS) and "MF with bias on sequences" on walk pairs.
 
 Both trainers draw (center, context, negatives) batches from :class:`PairEngine` and update
-plain tensors with :class:`RowAdagrad`; EGES (:mod:`.eges`) reuses both and
-:func:`sgns_update`.
+plain tensors with :class:`RowAdagrad`; EGES (:mod:`.eges`) reuses both, :func:`sgns_update`
+and :func:`cpu_step`.
 
 Why row-wise Adagrad (lr 0.5, decayed linearly to 0 over all pairs like word2vec) rather
 than the study's SparseAdam or word2vec's plain SGD -- seen-only AUC after 5 epochs on a
@@ -21,33 +21,38 @@ frequent ones, and it is insensitive to batch size once repeated rows are accoun
 Unlike SparseAdam it needs no sparse-gradient coalescing (a sort and a host sync per batch on
 CUDA) and keeps one float of state per row; it ran at plain SGD's speed, 2-4x SparseAdam's.
 
-Speed: gradients are analytic (no autograd graph), the loss is summed on the device and read
-once per epoch, and no step reads anything back to the host, so on a GPU the batches queue
-back to back. Only CPUs were available when this was written (numbers in
-benchmarks/RESULTS.md: ~0.4-0.5M pairs/s per core at batch 1,024, about 3x slower per core
-than gensim's C loop, with higher AUC). On a GPU the pair engine produces pairs and
-negatives at far beyond 150M pairs/s (a few elementwise passes over the walks per epoch);
-the SGNS update then dominates: per positive pair it gathers 7 rows of ``dim`` floats and
-writes 7 back with atomics, ~4 GB of memory traffic per 131,072-pair batch at dim 128,
-which bounds an H100 (~3 TB/s) at roughly 1e8 trained pairs/s -- not measured.
+Two paths, one model. On a GPU each batch is a handful of batched torch ops with analytic
+gradients (no autograd graph); the loss is summed on the device and read once per epoch, and
+no step reads anything back to the host, so batches queue back to back. Per positive pair the
+update gathers 7 rows of ``dim`` floats and writes 7 back with atomics, ~4 GB of memory
+traffic per 131,072-pair batch at dim 128, which bounds an H100 (~3 TB/s) at roughly 1e8
+trained pairs/s (an estimate; not yet measured). On a CPU the same batched ops are
+memory-bound at ~0.4M pairs/s per core, so the CPU path runs the fused per-pair kernels of
+:mod:`.sgd_cpu` on the same engine batches instead: ~1.2M pairs/s per core, close to gensim's
+C loop, with the higher AUC (benchmarks/RESULTS.md, Skip-gram).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import sgd_cpu
 from .pairs import PairEngine
 
 log = logging.getLogger(__name__)
 
-#: Pairs per batch. Large batches amortise kernel launches on a GPU; on a CPU the batch's
-#: (batch x (negatives+1) x dim) gather should stay cache-sized.
-DEFAULT_BATCH = {"cpu": 1024, "cuda": 131072}
+#: Pairs per batch. Large batches amortise kernel launches on a GPU; on the CPU the fused
+#: kernels of :mod:`.sgd_cpu` update per pair, and the batch only sets how often Python runs.
+DEFAULT_BATCH = {"cpu": 16384, "cuda": 131072}
+
+#: Adagrad's epsilon, shared by the torch and the CPU kernels.
+EPS = 1e-10
 
 
 def default_batch(device: torch.device | str) -> int:
@@ -65,7 +70,7 @@ class RowAdagrad:
     Everything stays on the table's device; no host sync.
     """
 
-    def __init__(self, table: torch.Tensor, eps: float = 1e-10) -> None:
+    def __init__(self, table: torch.Tensor, eps: float = EPS) -> None:
         self.table = table
         self.state = torch.zeros(len(table), device=table.device)
         self.count = torch.zeros(len(table), device=table.device)  # all zero between steps
@@ -99,6 +104,17 @@ def make_engine(walks, n_nodes, window, negatives, batch_size, seed, device) -> 
     )  # fmt: skip
 
 
+def cpu_step(kernel, *arrays, scalars: tuple = ()):
+    """A :func:`train_pairs` step running a :mod:`.sgd_cpu` kernel on numpy views of the
+    tables and optimiser states (shared memory: the kernel updates the tensors in place)."""
+    views = [a.numpy() if isinstance(a, torch.Tensor) else a for a in arrays]
+
+    def step(c: torch.Tensor, targets: torch.Tensor, lr: float) -> float:
+        return kernel(*views, c.numpy(), targets.view(len(c), -1).numpy(), lr, *scalars, EPS)
+
+    return step
+
+
 def sgns_update(
     u: torch.Tensor,
     targets: torch.Tensor,
@@ -124,6 +140,36 @@ def sgns_update(
     update = torch.mul(g[:, :, None], u[:, None, :], out=v).view(-1, dim)
     context.index_add_(0, targets, update, alpha=-lr)
     return loss, grad_u
+
+
+def sgns_step(c, targets, lr, *, center, opt_center, opt_context) -> torch.Tensor:
+    """One batched SGNS step on the device (the trainers' GPU path); returns the summed loss."""
+    loss, grad_u = sgns_update(
+        center.index_select(0, c), targets, opt_context.table, opt_context, lr
+    )
+    opt_center.step(c, grad_u, lr)
+    return loss
+
+
+def mf_step(c, targets, lr, *, opts, l2) -> torch.Tensor:
+    """One batched step of MF with bias on sequences (tables are the optimisers' own)."""
+    opt_emb, opt_bias, opt_glob = opts
+    emb, bias, glob = opt_emb.table, opt_bias.table, opt_glob.table
+    dim = emb.shape[1]
+    e_c, e_t = emb.index_select(0, c), emb.index_select(0, targets).view(len(c), -1, dim)
+    b_t = bias.index_select(0, targets).view(len(c), -1)
+    dots = torch.bmm(e_c[:, None, :], e_t.transpose(1, 2)).squeeze(1)  # (B, 1+K)
+    logits = dots + bias.index_select(0, c) + b_t + glob
+    label = torch.zeros_like(logits)
+    label[:, 0] = 1.0
+    loss = F.binary_cross_entropy_with_logits(logits, label, reduction="sum")
+    g = torch.sigmoid(logits) - label  # d loss / d logit
+    grad_c = torch.bmm(g[:, None, :], e_t).squeeze(1) + 2 * l2 * e_c
+    grad_t = g[:, :, None] * e_c[:, None, :] + 2 * l2 * e_t
+    opt_emb.step(torch.cat([c, targets]), torch.cat([grad_c, grad_t.view(-1, dim)]), lr)
+    opt_bias.step(torch.cat([c, targets]), torch.cat([g.sum(1), g.view(-1)]), lr)
+    opt_glob.step(torch.zeros(1, dtype=torch.long, device=c.device), g.sum().view(1, 1), lr)
+    return loss
 
 
 def train_pairs(engine: PairEngine, epochs: int, lr: float, step, log_every: int = 0) -> dict:
@@ -190,12 +236,11 @@ def train_skipgram(
     center = word2vec_init(n_nodes, dim, seed, device)
     context = torch.zeros(n_nodes, dim, device=device)
     opt_center, opt_context = RowAdagrad(center), RowAdagrad(context)
-
-    def step(c, targets, lr):
-        loss, grad_u = sgns_update(center.index_select(0, c), targets, context, opt_context, lr)
-        opt_center.step(c, grad_u, lr)
-        return loss
-
+    if device.type == "cpu":
+        states = opt_center.state, opt_context.state
+        step = cpu_step(sgd_cpu.sgns_pairs, center, context, *states)
+    else:
+        step = partial(sgns_step, center=center, opt_center=opt_center, opt_context=opt_context)
     info = train_pairs(engine, epochs, lr, step, log_every)
     return center.cpu().numpy(), info
 
@@ -228,23 +273,11 @@ def train_mf_sequences(
     bias = torch.zeros(n_nodes, 1, device=device)
     glob = torch.zeros(1, 1, device=device)
     opt_emb, opt_bias, opt_glob = RowAdagrad(emb), RowAdagrad(bias), RowAdagrad(glob)
-    zero = torch.zeros(1, dtype=torch.long, device=device)
-
-    def step(c, targets, lr):
-        e_c, e_t = emb.index_select(0, c), emb.index_select(0, targets).view(len(c), -1, dim)
-        b_t = bias.index_select(0, targets).view(len(c), -1)
-        dots = torch.bmm(e_c[:, None, :], e_t.transpose(1, 2)).squeeze(1)  # (B, 1+K)
-        logits = dots + bias.index_select(0, c) + b_t + glob
-        label = torch.zeros_like(logits)
-        label[:, 0] = 1.0
-        loss = F.binary_cross_entropy_with_logits(logits, label, reduction="sum")
-        g = torch.sigmoid(logits) - label  # d loss / d logit
-        grad_c = torch.bmm(g[:, None, :], e_t).squeeze(1) + 2 * l2 * e_c
-        grad_t = g[:, :, None] * e_c[:, None, :] + 2 * l2 * e_t
-        opt_emb.step(torch.cat([c, targets]), torch.cat([grad_c, grad_t.view(-1, dim)]), lr)
-        opt_bias.step(torch.cat([c, targets]), torch.cat([g.sum(1), g.view(-1)]), lr)
-        opt_glob.step(zero, g.sum().view(1, 1), lr)
-        return loss
-
+    if device.type == "cpu":
+        tables = emb, bias.view(-1), glob.view(-1)
+        states = opt_emb.state, opt_bias.state, opt_glob.state
+        step = cpu_step(sgd_cpu.mf_pairs, *tables, *states, scalars=(l2,))
+    else:
+        step = partial(mf_step, opts=(opt_emb, opt_bias, opt_glob), l2=l2)
     info = train_pairs(engine, epochs, lr, step)
     return emb.cpu().numpy(), bias.squeeze(1).cpu().numpy(), float(glob), info

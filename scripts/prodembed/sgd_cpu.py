@@ -1,0 +1,198 @@
+"""Fused per-pair SGD kernels (numba): the CPU path of the pair trainers.
+
+On a CPU the batched torch step of :mod:`.skipgram` is memory-bound: every batch gathers
+(B, 1+K, dim) context rows into a temporary, multiplies, and scatters (B, 1+K, dim) updates
+back, several full passes over buffers larger than the caches. These kernels do the same
+model, loss, optimiser and schedule one pair at a time, as word2vec's C loop does: the center
+row and its 1+K target rows are read once, updated in place and stay in L1. They consume the
+same :class:`~prodembed.pairs.PairEngine` batches (the same pairs and negatives) and the same
+row-wise Adagrad state as the torch path.
+
+The only semantic difference is the update granularity: each pair sees the updates of the pairs
+before it (Adagrad per occurrence, as in the paper) instead of one summed step per batch. For a
+single pair whose targets are distinct the two paths agree to float precision (tested).
+
+Kernels run on one thread, so the result does not depend on the thread count or scheduling:
+same seed, same bytes. The workflow runs several jobs side by side instead; on a many-core
+CPU-only host ``gensim_w2v`` is the multi-threaded option. Speed on the 2-core benchmark machine
+is in benchmarks/RESULTS.md (Skip-gram).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+#: Clamp for logits before exp(): beyond it the sigmoid is 0/1 to float32 precision.
+MAX_LOGIT = 30.0
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _sigmoid_loss(s: float, label: bool) -> tuple[float, float]:
+    """(d loss / d logit, loss) of BCE with logits for one target, overflow-safe."""
+    s = min(max(s, -MAX_LOGIT), MAX_LOGIT)
+    if label:
+        e = math.exp(-s)
+        return -e / (1.0 + e), math.log1p(e)
+    e = math.exp(s)
+    return e / (1.0 + e), math.log1p(e)
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _adagrad_row(table, state, row, grad, scale, lr, eps) -> None:
+    """table[row] -= lr * scale * grad / sqrt(state[row]), state[row] += mean((scale*grad)^2)."""
+    dim = table.shape[1]
+    sq = np.float32(0.0)
+    for d in range(dim):
+        sq += grad[d] * grad[d]
+    state[row] += scale * scale * sq / dim
+    step = np.float32(lr * scale / math.sqrt(state[row] + eps))
+    vec = table[row]
+    for d in range(dim):
+        vec[d] -= step * grad[d]
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _sgns_targets(h, ctx, ctx_state, targets, grad_h, lr, eps) -> float:
+    """Score ``h`` against ``targets`` (the context, then the negatives), update those context
+    rows, add d loss / d h to ``grad_h``; return the pair's loss. Reads rows before updating."""
+    dim = h.shape[0]
+    h_sq = np.float32(0.0)
+    for d in range(dim):
+        h_sq += h[d] * h[d]
+    h_sq /= dim
+    loss = 0.0
+    for j in range(len(targets)):
+        t = targets[j]
+        v = ctx[t]
+        s = np.float32(0.0)
+        for d in range(dim):
+            s += h[d] * v[d]
+        g64, pair_loss = _sigmoid_loss(s, j == 0)
+        g = np.float32(g64)
+        loss += pair_loss
+        for d in range(dim):
+            grad_h[d] += g * v[d]
+        # The context row's gradient is g * h; its mean square is g^2 * mean(h^2).
+        ctx_state[t] += g * g * h_sq
+        step = np.float32(lr * g / math.sqrt(ctx_state[t] + eps))
+        for d in range(dim):
+            v[d] -= step * h[d]
+    return loss
+
+
+@njit(cache=True, fastmath=True, nogil=True)
+def sgns_pairs(center, ctx, center_state, ctx_state, c, targets, lr, eps) -> float:
+    """Skip-gram with negative sampling on a batch; returns the summed loss.
+
+    ``c`` (B,) are the centers, ``targets`` (B, 1+K) each pair's context then its negatives.
+    """
+    grad = np.empty(center.shape[1], np.float32)
+    loss = 0.0
+    for p in range(len(c)):
+        grad[:] = 0.0
+        loss += _sgns_targets(center[c[p]], ctx, ctx_state, targets[p], grad, lr, eps)
+        _adagrad_row(center, center_state, c[p], grad, 1.0, lr, eps)
+    return loss
+
+
+@njit(cache=True, fastmath=True, nogil=True)
+def mf_pairs(emb, bias, glob, emb_state, bias_state, glob_state, c, targets, lr, l2, eps):
+    """MF with bias on one shared table, logit e_c.e_t + b_c + b_t + g, BCE + l2 per occurrence.
+
+    ``glob``/``glob_state`` are 1-element arrays; bias rows are (n,) with (n,) state.
+    """
+    dim = emb.shape[1]
+    decay = np.float32(2.0 * l2)
+    grad_c = np.empty(dim, np.float32)
+    grad_t = np.empty(dim, np.float32)
+    loss = 0.0
+    for p in range(len(c)):
+        ci = c[p]
+        e_c = emb[ci]
+        grad_c[:] = 0.0
+        g_c = np.float32(0.0)
+        g_glob = np.float32(0.0)
+        for j in range(targets.shape[1]):
+            t = targets[p, j]
+            e_t = emb[t]
+            s = bias[ci] + bias[t] + glob[0]
+            for d in range(dim):
+                s += e_c[d] * e_t[d]
+            g64, pair_loss = _sigmoid_loss(s, j == 0)
+            g = np.float32(g64)
+            loss += pair_loss
+            g_c += g
+            g_glob += g
+            for d in range(dim):
+                grad_c[d] += g * e_t[d]
+                grad_t[d] = g * e_c[d] + decay * e_t[d]
+            _adagrad_row(emb, emb_state, t, grad_t, 1.0, lr, eps)
+            bias_state[t] += g * g
+            bias[t] -= lr * g / math.sqrt(bias_state[t] + eps)
+        for d in range(dim):
+            grad_c[d] += decay * e_c[d]
+        _adagrad_row(emb, emb_state, ci, grad_c, 1.0, lr, eps)
+        bias_state[ci] += g_c * g_c
+        bias[ci] -= lr * g_c / math.sqrt(bias_state[ci] + eps)
+        glob_state[0] += g_glob * g_glob
+        glob[0] -= lr * g_glob / math.sqrt(glob_state[0] + eps)
+    return loss
+
+
+@njit(cache=True, fastmath=True, nogil=True)
+def eges_pairs(
+    fields, attn, ctx, fields_state, attn_state, ctx_state, rows, present, c, targets, lr, eps
+) -> float:
+    """EGES on a batch: H_c = softmax(attn[c] over present fields) . fields[rows[c]], then
+    SGNS against the context table; updates the field rows, attn[c] and the context rows.
+
+    ``rows`` (n_train, F) are each node's rows in the concatenated field table, ``present``
+    (n_train, F) whether the field is set (the item field always is).
+    """
+    dim = fields.shape[1]
+    n_fields = rows.shape[1]
+    h = np.empty(dim, np.float32)
+    grad_h = np.empty(dim, np.float32)
+    w = np.empty(n_fields, np.float32)
+    grad_a = np.empty(n_fields, np.float32)
+    loss = 0.0
+    for p in range(len(c)):
+        ci = c[p]
+        a = attn[ci]
+        top = -np.inf
+        for f in range(n_fields):
+            if present[ci, f] and a[f] > top:
+                top = a[f]
+        total = 0.0
+        for f in range(n_fields):
+            w[f] = math.exp(a[f] - top) if present[ci, f] else 0.0
+            total += w[f]
+        h[:] = 0.0
+        for f in range(n_fields):
+            w[f] /= total
+            if w[f] > 0.0:
+                e = fields[rows[ci, f]]
+                for d in range(dim):
+                    h[d] += w[f] * e[d]
+        grad_h[:] = 0.0
+        loss += _sgns_targets(h, ctx, ctx_state, targets[p], grad_h, lr, eps)
+        # Softmax backward with the field rows as they were when h was formed.
+        weighted = 0.0
+        for f in range(n_fields):
+            gw = np.float32(0.0)
+            if w[f] > 0.0:
+                e = fields[rows[ci, f]]
+                for d in range(dim):
+                    gw += e[d] * grad_h[d]
+            grad_a[f] = gw
+            weighted += w[f] * gw
+        for f in range(n_fields):
+            grad_a[f] = w[f] * (grad_a[f] - weighted)
+        for f in range(n_fields):
+            if w[f] > 0.0:
+                _adagrad_row(fields, fields_state, rows[ci, f], grad_h, w[f], lr, eps)
+        _adagrad_row(attn, attn_state, ci, grad_a, 1.0, lr, eps)
+    return loss
