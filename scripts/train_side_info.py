@@ -14,6 +14,8 @@ side_info = encode_side_info(
     asins, read_parquet(snakemake.input.products), price_buckets=options.pop("price_buckets", 10)
 )
 log.info("side information present: %s", side_info.coverage())
+if side_info.dropped_fields:
+    log.info("left out as uninformative (one value or nearly): %s", side_info.dropped_fields)
 walks = load_walks(snakemake.input.walks, len(asins))
 emb, has_vector, info = train_eges(walks, side_info, **run.shared(), **options)
 run.save(emb, side_info.asins, "cosine", has_vector=has_vector, **info)

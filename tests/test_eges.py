@@ -18,7 +18,13 @@ def test_side_info_codes_rows_and_fields():
         {
             "asin": ["b", "x", "a", "y", "z"],
             "brand": ["Sony", " sony", None, "", "LG"],
-            "categories": [["E", "Computers", "Mice"], ["Books", "Computers"], [], None, ["E"]],
+            "categories": [
+                ["E", "Computers", "Mice"],
+                ["Books", "Computers", "Fiction"],
+                [],
+                None,
+                ["E"],
+            ],
             "price": [10.0, np.nan, 3.0, 100.0, 0.0],
         }
     )
@@ -33,12 +39,29 @@ def test_side_info_codes_rows_and_fields():
     assert codes.loc["b", "cat_1"] == codes.loc["z", "cat_1"] != codes.loc["x", "cat_1"]
     # Same name, different path: 'E>Computers' and 'Books>Computers' are different cat_2.
     assert 0 != codes.loc["b", "cat_2"] != codes.loc["x", "cat_2"] != 0
-    assert codes.loc["z", "cat_2"] == 0 and codes.loc["b", "cat_3"] != 0
+    assert codes.loc["z", "cat_2"] == 0 and 0 != codes.loc["b", "cat_3"] != codes.loc["x", "cat_3"]
     assert codes.loc[["a", "c", "y"], ["cat_1", "cat_2", "cat_3"]].eq(0).all().all()
     # Known positive prices 3, 10, 100 split at their median; NaN and 0 are missing.
     assert codes["price_bucket"].tolist() == [1, 2, 0, 0, 2, 0]
-    assert info.cardinalities == (6, 3, 3, 3, 2, 3)
+    assert info.cardinalities == (6, 3, 3, 3, 3, 3) and info.dropped_fields == ()
     assert (info.codes < np.array(info.cardinalities)).all()
+
+
+def test_side_fields_that_cannot_tell_products_apart_are_left_out():
+    products = pd.DataFrame(
+        {
+            "asin": [f"p{i}" for i in range(200)],
+            "brand": ["Acme"] * 199 + ["Zeta"],  # 99.5% one value
+            "categories": [["Music", f"Genre{i % 5}"] for i in range(200)],  # cat_1 constant
+            "price": np.arange(1.0, 201.0),
+        }
+    )
+    info = encode_side_info(products["asin"].to_numpy()[:150], products, price_buckets=4)
+    assert info.dropped_fields == ("brand", "cat_1", "cat_3")
+    assert info.field_names == ("item", "cat_2", "price_bucket")
+    assert info.codes.shape == (200, 3) and len(info.cardinalities) == 3
+    kept = encode_side_info(products["asin"].to_numpy(), products, max_value_share=1.0)
+    assert kept.dropped_fields == ("cat_1", "cat_3")  # a single value is always left out
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +115,9 @@ def test_eges_field_weights_are_a_distribution(planted_with_metadata):
     weights = planted_with_metadata["info"]["field_weights"]
     assert list(weights) == list(planted_with_metadata["side"].field_names)
     assert sum(weights.values()) == pytest.approx(1.0, abs=1e-5)
-    assert weights["cat_3"] == 0.0  # no product has a third category level
-    assert all(w > 0 for f, w in weights.items() if f != "cat_3")
+    # No product has a third category level: the field is left out, not trained as constant.
+    assert "cat_3" not in weights and planted_with_metadata["side"].dropped_fields == ("cat_3",)
+    assert all(w > 0 for w in weights.values())
 
 
 def test_eges_recovers_structure_for_seen_products(planted_with_metadata):

@@ -129,6 +129,7 @@ def train_eges(
     )
     info["side_info_coverage"] = side_info.coverage()
     info["price_bucket_edges"] = side_info.price_edges.tolist()
+    info["dropped_side_fields"] = list(side_info.dropped_fields)
     info["cold_rows"] = n_rows - n_train
     info["cold_with_vector"] = int(has_vector[n_train:].sum())
     return emb.cpu().numpy(), has_vector.cpu().numpy(), info
