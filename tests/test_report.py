@@ -62,6 +62,9 @@ def fake_metrics() -> list[dict]:
             "auc_all_dm": base - 0.2,
             "auc_seen_dm": base - 0.19,
             "coverage": 0.9,
+            "auc_cold_dm": 0.5,
+            "n_pairs_dm": 100,
+            "n_seen_pairs_dm": 90,
             "pr_auc": base,
             "recall_at_10": base / 4,
             "ndcg_at_10": base / 8,
@@ -73,7 +76,7 @@ def fake_metrics() -> list[dict]:
 
     return [
         cell("electronics", "degree", 0.85, train_seconds=0.01),
-        cell("electronics", "gensim_w2v", 0.95),
+        cell("electronics", "gensim_w2v", 0.95, auc_cold_dm=0.81),
         cell("books", "degree", 0.8, auc_all_dm=None, auc_seen_dm=None),
         {"dataset": "books", "model": "gensim_w2v", "auc_all": 0.9},  # most keys missing
     ]
@@ -142,6 +145,10 @@ def test_report_ranks_by_degree_matched_seen_auc(tmp_path):
     electronics = md.split("## electronics")[1].split("## books")[0]
     assert electronics.index("| 1 | `gensim_w2v`") < electronics.index("| 2 | `degree`")
     assert "Ranked by degree-matched seen-only AUC: `gensim_w2v` (0.7600) > `degree`" in md
+    assert (
+        "Cold pairs (a product without training edges) are 10.0% of the degree-matched pairs; "
+        "best AUC on them: `gensim_w2v` (0.8100)" in electronics
+    )
 
 
 def test_report_is_deterministic(tmp_path):

@@ -77,7 +77,7 @@ def _study_datasets(datasets, meta: dict) -> dict[str, str | None]:
 def report_table(metrics: list[dict], meta: dict | None = None, *, k: int = 10) -> pd.DataFrame:
     """One row per dataset x model with our metrics and the study's published cell."""
     ranking = [f"recall_at_{k}", f"ndcg_at_{k}"]
-    counts = ["n_pairs", "n_seen_pairs", "n_ranking_queries"]
+    counts = ["n_pairs", "n_seen_pairs", "n_pairs_dm", "n_seen_pairs_dm", "n_ranking_queries"]
     numeric = [
         "auc_all",
         "auc_seen",
@@ -225,6 +225,7 @@ def _dataset_section(ds: str, rows: pd.DataFrame, info: dict, k: int) -> list[st
             f"to {high['coverage']:.1%} (`{high['model']}`)"
         )
         lines.append(f"- Coverage of the validation pairs: {span}.")
+    lines += _cold_line(rows)
     for _, r in rows.iterrows():
         if isinstance(r["study_note"], str) and not math.isnan(r["study_auc_all"]):
             lines.append(f"- Study note, `{r['model']}`: {r['study_note']}.")
@@ -236,6 +237,22 @@ def _dataset_section(ds: str, rows: pd.DataFrame, info: dict, k: int) -> list[st
             f"({eges.note})."
         )
     return [*lines, ""]
+
+
+def _cold_line(rows: pd.DataFrame) -> list[str]:
+    """Where the cold pairs stand: their share and the model that scores them best."""
+    scored = rows.dropna(subset=["auc_cold_dm", "n_pairs_dm", "n_seen_pairs_dm"])
+    if not len(scored) or not scored["n_pairs_dm"].iloc[0]:
+        return []
+    first = scored.iloc[0]
+    share = 1.0 - first["n_seen_pairs_dm"] / first["n_pairs_dm"]
+    best = scored.sort_values("auc_cold_dm", kind="stable").iloc[-1]
+    line = (
+        f"- Cold pairs (a product without training edges) are {share:.1%} of the "
+        f"degree-matched pairs; best AUC on them: `{best['model']}` "
+        f"({best['auc_cold_dm']:.4f}); a model without vectors for them scores 0.5."
+    )
+    return [line]
 
 
 def _fact(value) -> str:
