@@ -21,7 +21,6 @@ import os
 import platform
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,14 +31,7 @@ import numpy as np
 import torch
 from prodembed.device import configure_threads
 from prodembed.pairs import PairEngine
-from prodembed.skipgram import (
-    RowAdagrad,
-    make_engine,
-    sgns_step,
-    train_pairs,
-    train_skipgram,
-    word2vec_init,
-)
+from prodembed.skipgram import train_skipgram
 from test_skipgram import cosine, planted_graph, random_walks, seen_auc, split_edges
 
 
@@ -78,19 +70,6 @@ def gensim_embeddings(walks, n, args, sample):
     words = np.array(model.wv.index_to_key, dtype=np.int64)
     emb[words] = model.wv.vectors
     return emb, clock
-
-
-def torch_batched_cpu(walks, n, args, batch_size=1024):
-    """Our SGNS with the batched torch step (the GPU path's code) forced onto the CPU: what
-    the CPU path was before the fused kernels of prodembed.sgd_cpu."""
-    cpu = torch.device("cpu")
-    engine = make_engine(walks, n, args.window, args.negatives, batch_size, 0, cpu)
-    center, context = word2vec_init(n, args.dim, 0, cpu), torch.zeros(n, args.dim)
-    opt_center, opt_context = RowAdagrad(center), RowAdagrad(context)
-    step = partial(sgns_step, center=center, opt_center=opt_center, opt_context=opt_context)
-    with Clock() as clock:
-        info = train_pairs(engine, args.epochs, 0.5, step)
-    return center.numpy(), info, clock
 
 
 def engine_rate(walks, n, args, device) -> tuple[float, Clock]:
@@ -152,20 +131,20 @@ def main() -> None:
         auc = seen_auc(cosine(emb), train, held, n)
         same_pairs = pairs_per_epoch if sample == 0 else None
         row(f"gensim Word2Vec sg, sample={sample:g}", "cpu", clock, args.epochs, same_pairs, auc)
-    for device in devices:
+    # The CPU runs twice: its default fused kernel, and the GPU path's batched torch step
+    # (fused=False) at the batch size that path used on the CPU before the kernels.
+    runs = [(torch.device("cpu"), None, args.batch_size), (torch.device("cpu"), False, 1024)]
+    runs += [(device, None, args.batch_size) for device in devices[1:]]
+    for device, fused, batch_size in runs:
         with Clock() as clock:
             emb, info = train_skipgram(
                 walks, n, dim=args.dim, window=args.window, negatives=args.negatives,
-                epochs=args.epochs, batch_size=args.batch_size, seed=0, device=device,
+                epochs=args.epochs, batch_size=batch_size, seed=0, device=device, fused=fused,
             )  # fmt: skip
         auc = seen_auc(cosine(emb), train, held, n)
-        kind = "fused numba kernel" if device.type == "cpu" else "batched torch"
+        kind = "fused numba kernel" if device.type == "cpu" and fused is None else "batched torch"
         method = f"ours, train_skipgram, {kind} (batch {info['batch_size']:,})"
         row(method, device, clock, args.epochs, info["pairs"] / args.epochs, auc)
-    emb, info, clock = torch_batched_cpu(walks, n, args)
-    auc = seen_auc(cosine(emb), train, held, n)
-    row("ours, batched torch step on the CPU (batch 1,024)", "cpu", clock, args.epochs,
-        info["pairs"] / args.epochs, auc)  # fmt: skip
 
     print("| method | device | s/epoch (wall) | CPU s/epoch | walks/s | M pairs/s | seen AUC |")
     print("|---|---|---:|---:|---:|---:|---:|")

@@ -96,6 +96,7 @@ def planted_with_metadata():
     return {
         "train": train, "held": held, "cold_edges": cold_edges, "cold": cold, "seen": seen,
         "side": side, "emb": emb, "has_vector": has_vector, "info": info, "row": row,
+        "walks": walks,
     }  # fmt: skip
 
 
@@ -118,6 +119,17 @@ def test_eges_field_weights_are_a_distribution(planted_with_metadata):
     # No product has a third category level: the field is left out, not trained as constant.
     assert "cat_3" not in weights and planted_with_metadata["side"].dropped_fields == ("cat_3",)
     assert all(w > 0 for w in weights.values())
+
+
+def test_eges_batched_torch_path_learns_too(planted_with_metadata):
+    p = planted_with_metadata
+    emb, has_vector, info = train_eges(
+        p["walks"], p["side"], dim=32, epochs=3, batch_size=1024, fused=False
+    )
+    node_emb = emb[p["row"]]
+    assert seen_auc(cosine(node_emb), p["train"], p["held"], N) > 0.8
+    assert info["loss"][-1] < info["loss"][0]
+    np.testing.assert_array_equal(has_vector, p["has_vector"])
 
 
 def test_eges_recovers_structure_for_seen_products(planted_with_metadata):

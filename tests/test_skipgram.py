@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from prodembed.skipgram import RowAdagrad, train_mf_sequences, train_skipgram
+from prodembed.skipgram import RowAdagrad, train_mf_sequences, train_skipgram, use_fused
 from sklearn.metrics import roc_auc_score
 
 
@@ -115,6 +115,29 @@ def test_mf_sequences_recovers_planted_structure(planted):
     assert emb.shape == (600, 32) and bias.shape == (600,) and isinstance(glob, float)
     assert seen_auc(dot(emb, bias), train, held, 600) > 0.8
     assert info["loss"][-1] < info["loss"][0]
+
+
+@pytest.mark.parametrize("trainer", ["skipgram", "mf_sequences"])
+def test_batched_torch_path_learns_as_well_on_the_cpu(planted, trainer):
+    """fused=False runs the GPU path's batched torch step on the CPU: same model, similar AUC."""
+    train, held, walks = planted
+    kwargs = {"dim": 32, "epochs": 3, "batch_size": 1024}
+    if trainer == "skipgram":
+        aucs = [
+            seen_auc(cosine(train_skipgram(walks, 600, fused=fused, **kwargs)[0]), train, held, 600)
+            for fused in (True, False)
+        ]
+    else:
+        runs = [train_mf_sequences(walks, 600, fused=fused, **kwargs) for fused in (True, False)]
+        aucs = [seen_auc(dot(emb, bias), train, held, 600) for emb, bias, *_ in runs]
+    assert min(aucs) > 0.8 and abs(aucs[0] - aucs[1]) < 0.03
+
+
+def test_fused_kernels_by_default_on_the_cpu_only():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert use_fused(cpu, None) and not use_fused(cpu, False) and not use_fused(cuda, None)
+    with pytest.raises(ValueError, match="fused kernels run on the CPU"):
+        use_fused(cuda, True)
 
 
 def test_skipgram_same_seed_same_embeddings(planted):

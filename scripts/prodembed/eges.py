@@ -33,7 +33,15 @@ import torch
 
 from . import sgd_cpu
 from .side_info import MISSING, SideInfo
-from .skipgram import RowAdagrad, cpu_step, make_engine, sgns_update, train_pairs, word2vec_init
+from .skipgram import (
+    RowAdagrad,
+    cpu_step,
+    make_engine,
+    sgns_update,
+    train_pairs,
+    use_fused,
+    word2vec_init,
+)
 
 CHUNK = 65536
 
@@ -75,13 +83,15 @@ def train_eges(
     batch_size: int | None = None,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    fused: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Train EGES on walks over the training nodes (rows ``0..side_info.n_train-1``).
 
     Returns ``emb`` (n_rows, dim) for every row of ``side_info``, ``has_vector`` (bool per
     row) and ``info`` (``loss`` per epoch, ``pairs_per_s``, ``seconds``; ``field_weights``:
     the mean over training nodes of softmax(a_v) per field name; the share of rows with each
-    side field, the price bucket edges, and how many cold rows got a vector).
+    side field, the price bucket edges, and how many cold rows got a vector). ``fused``: see
+    :func:`.skipgram.use_fused`.
     """
     device = torch.device(device)
     n_train, n_fields = side_info.n_train, len(side_info.field_names)
@@ -102,7 +112,7 @@ def train_eges(
     context = torch.zeros(n_train, dim, device=device)
 
     opts = RowAdagrad(fields), RowAdagrad(attn), RowAdagrad(context)
-    if device.type == "cpu":
+    if use_fused(device, fused):
         tables, states = (fields, attn, context), tuple(opt.state for opt in opts)
         lookups = train_rows.contiguous(), train_present.contiguous()
         step = cpu_step(sgd_cpu.eges_pairs, *tables, *states, *lookups)

@@ -104,6 +104,14 @@ def make_engine(walks, n_nodes, window, negatives, batch_size, seed, device) -> 
     )  # fmt: skip
 
 
+def use_fused(device: torch.device, fused: bool | None) -> bool:
+    """Whether a trainer runs the fused CPU kernels: by default exactly when on the CPU;
+    ``fused=False`` forces the batched torch step there (tests and benchmarks use it)."""
+    if fused and device.type != "cpu":
+        raise ValueError(f"the fused kernels run on the CPU, not on {device}")
+    return device.type == "cpu" if fused is None else fused
+
+
 def cpu_step(kernel, *arrays, scalars: tuple = ()):
     """A :func:`train_pairs` step running a :mod:`.sgd_cpu` kernel on numpy views of the
     tables and optimiser states (shared memory: the kernel updates the tensors in place)."""
@@ -223,20 +231,21 @@ def train_skipgram(
     seed: int = 0,
     device: str | torch.device = "cpu",
     log_every: int = 0,
+    fused: bool | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Train SGNS on ``walks``; return the center (input) table and training facts.
 
     Tables start like word2vec's: centers U(-0.5/dim, 0.5/dim), contexts zero. ``info``:
     ``loss`` (mean per positive pair, per epoch), ``pairs`` (positive pairs trained),
     ``pairs_per_s``, ``seconds``. ``log_every`` > 0 also logs every that many batches
-    (a host sync there).
+    (a host sync there). ``fused``: see :func:`use_fused`.
     """
     device = torch.device(device)
     engine = make_engine(walks, n_nodes, window, negatives, batch_size, seed, device)
     center = word2vec_init(n_nodes, dim, seed, device)
     context = torch.zeros(n_nodes, dim, device=device)
     opt_center, opt_context = RowAdagrad(center), RowAdagrad(context)
-    if device.type == "cpu":
+    if use_fused(device, fused):
         states = opt_center.state, opt_context.state
         step = cpu_step(sgd_cpu.sgns_pairs, center, context, *states)
     else:
@@ -258,14 +267,15 @@ def train_mf_sequences(
     seed: int = 0,
     device: str | torch.device = "cpu",
     l2: float = 1e-3,
+    fused: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float, dict]:
     """The study's "MF with bias on sequences": one shared table, scored s(e_a.e_b+b_a+b_b+g).
 
     Trained with BCE on the pair engine's (center, context) pairs (label 1) and its
     unigram^0.75 negatives (label 0), plus ``l2`` x squared norm of every row occurrence in
     the batch (planted graph of the module docstring: l2 1e-6 / 1e-3 / 1e-2 gave seen-only
-    AUC 0.931 / 0.936 / 0.936). Same optimiser and schedule as :func:`train_skipgram`.
-    Returns (embeddings, bias, global_bias, info).
+    AUC 0.931 / 0.936 / 0.936). Same optimiser, schedule and ``fused`` as
+    :func:`train_skipgram`. Returns (embeddings, bias, global_bias, info).
     """
     device = torch.device(device)
     engine = make_engine(walks, n_nodes, window, negatives, batch_size, seed, device)
@@ -273,7 +283,7 @@ def train_mf_sequences(
     bias = torch.zeros(n_nodes, 1, device=device)
     glob = torch.zeros(1, 1, device=device)
     opt_emb, opt_bias, opt_glob = RowAdagrad(emb), RowAdagrad(bias), RowAdagrad(glob)
-    if device.type == "cpu":
+    if use_fused(device, fused):
         tables = emb, bias.view(-1), glob.view(-1)
         states = opt_emb.state, opt_bias.state, opt_glob.state
         step = cpu_step(sgd_cpu.mf_pairs, *tables, *states, scalars=(l2,))
