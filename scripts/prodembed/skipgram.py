@@ -115,7 +115,7 @@ def use_fused(device: torch.device, fused: bool | None) -> bool:
 def cpu_step(kernel, *arrays, scalars: tuple = ()):
     """A :func:`train_pairs` step running a :mod:`.sgd_cpu` kernel on numpy views of the
     tables and optimiser states (shared memory: the kernel updates the tensors in place)."""
-    views = [a.numpy() if isinstance(a, torch.Tensor) else a for a in arrays]
+    views = [a.numpy() for a in arrays]
 
     def step(c: torch.Tensor, targets: torch.Tensor, lr: float) -> float:
         return kernel(*views, c.numpy(), targets.view(len(c), -1).numpy(), lr, *scalars, EPS)
