@@ -5,6 +5,11 @@ import torch
 from prodembed.graph import Graph, graph_from_edges, graph_from_ids
 from prodembed.walks import (
     _alias_tables,
+    _draw,
+    _edge_set,
+    _has_edge,
+    _uniform,
+    _walk_state,
     first_order_walks,
     first_order_walks_torch,
     generate_walks,
@@ -178,6 +183,84 @@ def test_node2vec_p_q_one_is_exactly_first_order(n2v_graph):
 def test_node2vec_first_step_is_first_order(random_graph):
     n2v = node2vec_walks(random_graph, 2, 6, 0.3, 4.0, 9)
     np.testing.assert_array_equal(n2v[:, :2], first_order_walks(random_graph, 2, 6, 9)[:, :2])
+
+
+def test_edge_set_answers_exactly_for_every_pair(random_graph):
+    keys = _edge_set(random_graph.indptr, random_graph.indices)
+    n = random_graph.n_nodes
+    edges = edge_set(random_graph)
+    assert (keys >= 0).sum() == len(edges) // 2  # each undirected edge once
+    assert 2 * (keys >= 0).sum() <= len(keys)  # at most half full
+    for t in range(n):
+        for x in range(n):
+            if t != x:
+                assert _has_edge(keys, n, t, x) == ((t, x) in edges), (t, x)
+
+
+def uniform(state):
+    """``_uniform`` called from Python: keep the state a uint64 (a Python int enters numba as
+    int64, and int64 + uint64 is float64 there)."""
+    state, u = _uniform(np.uint64(state))
+    return np.uint64(state), u
+
+
+def reference_walk(graph, table, strength, k, length, seed, p=1.0, q=1.0, second_order=True):
+    """Walk ``k`` one step and one proposal at a time, in the stream order the kernels promise.
+
+    The kernels interleave walks in passes with prefetching; this plain loop over the same
+    per-walk stream (same helpers) must give the same bytes, so the interleaving is pure speed.
+    """
+    prob = table.view(np.float32)
+    inv_p, inv_q = 1.0 / p, 1.0 / q
+    m = max(1.0, inv_q)
+    state = np.uint64(_walk_state(np.uint64(seed), k))
+    t = k % graph.n_nodes
+    walk = [t]
+    state, u = uniform(state)
+    v, e = _draw(graph.indptr, table, prob, t, u)
+    walk.append(v)
+    walked = graph.weights[e]
+    neighbours = edge_set(graph)
+    while len(walk) < length:
+        if not second_order:
+            state, u = uniform(state)
+            v, _ = _draw(graph.indptr, table, prob, walk[-1], u)
+            walk.append(v)
+            continue
+        t, v = walk[-2], walk[-1]
+        extra = walked * max(0.0, inv_p - m)
+        mass = m * strength[v]
+        while True:
+            state, u = uniform(state)
+            y = u * (mass + extra)
+            if y < extra:
+                x = t
+                break
+            x, e = _draw(graph.indptr, table, prob, v, (y - extra) / mass)
+            state, r = uniform(state)
+            if x == t:
+                alpha = inv_p
+            elif (t, x) in neighbours:
+                alpha = 1.0
+            else:
+                alpha = inv_q
+            if r < alpha / m:
+                break
+        if x != t:
+            walked = graph.weights[e]
+        walk.append(x)
+    return walk
+
+
+@pytest.mark.parametrize("p, q", [(1.0, 1.0), (0.5, 2.0), (2.0, 0.5), (0.25, 1.0)])
+def test_interleaved_kernels_equal_a_one_walk_loop(p, q, random_graph):
+    walks = node2vec_walks(random_graph, 2, 9, p, q, seed=17)
+    table, strength = _alias_tables(random_graph.indptr, random_graph.indices, random_graph.weights)
+    for k in range(0, len(walks), 7):
+        expected = reference_walk(
+            random_graph, table, strength, k, 9, 17, p, q, second_order=(p, q) != (1.0, 1.0)
+        )
+        assert walks[k].tolist() == expected, k
 
 
 @pytest.mark.parametrize("walker", WALKERS)

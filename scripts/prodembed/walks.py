@@ -7,15 +7,17 @@ from node ``v``, ``length`` nodes including the start):
   counter-based splitmix64 stream keyed by ``(seed, walk index)``, so the bytes depend neither
   on the thread count nor on scheduling, which numba's per-thread ``np.random`` state cannot
   promise. Neighbours come from per-row alias tables packed with the neighbour ids (O(1) per
-  step), and each thread interleaves ``GROUP`` walks so that their cache misses overlap: on a
-  graph larger than the caches a step is memory latency, not arithmetic.
+  step). On a graph larger than the caches a step is a chain of dependent cache misses, so
+  each thread advances a group of walks in passes, each pass prefetching what the walk's next
+  pass will read: the misses of the whole group overlap instead of queueing one by one.
 * torch (GPU), advancing every walk of a batch one step at a time with ``searchsorted`` into
   cumulative weights. Same distribution, other bytes; deterministic for a seed and device.
 
 Memory stays O(edges) in both: node2vec's second-order bias is applied by exact rejection
-sampling against the first-order distribution of ``v``, testing "is x a neighbour of t" by
-binary search in t's sorted row, instead of storing a transition table per edge (O(sum of
-squared degrees)) as the reference implementation does.
+sampling against the first-order distribution of ``v``, testing "is x a neighbour of t" in a
+hash set of the edges (numba) or by binary search in t's sorted row (torch), instead of
+storing a transition table per edge (O(sum of squared degrees)) as the reference
+implementation does.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ import torch
 from numba import njit, prange
 
 from .graph import Graph
+from .prefetch import prefetch
 
 log = logging.getLogger(__name__)
 
 WALKERS = ("deepwalk", "node2vec")
 CHUNK_WALKS = 1 << 20  # numba walks per kernel call: bounds the gap between progress lines
 TORCH_BATCH_WALKS = 1 << 22  # torch walks advanced together: bounds device memory
-GROUP = 32  # walks one numba thread advances in lockstep (memory-level parallelism)
+GROUP = 32  # walks one numba thread interleaves (memory-level parallelism)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -133,24 +136,63 @@ def _draw(indptr, table, prob, v, u):
     return np.int64(table[e, 2]), start + table[e, 3]
 
 
+@njit(cache=True)
+def _edge_set(indptr, indices):
+    """Open-addressing hash set of the undirected edges, keyed ``min * n + max``.
+
+    node2vec asks "is x a neighbour of t" about once per step. A binary search in t's row is
+    several dependent misses at a hub; a probe here is one line, known (so prefetchable) as
+    soon as x is. At most half full: 16-32 bytes per undirected edge.
+    """
+    n = indptr.shape[0] - 1
+    n_edges = 0
+    for v in range(n):
+        for e in range(indptr[v], indptr[v + 1]):
+            n_edges += indices[e] > v
+    size = 2
+    while size < 2 * n_edges:
+        size <<= 1
+    keys = np.full(size, -1, dtype=np.int64)
+    for v in range(n):
+        for e in range(indptr[v], indptr[v + 1]):
+            if indices[e] > v:
+                key, slot = _edge_slot(keys, n, v, np.int64(indices[e]))
+                while keys[slot] >= 0:
+                    slot = (slot + 1) & (size - 1)
+                keys[slot] = key
+    return keys
+
+
 @njit(cache=True, inline="always")
-def _is_neighbour(indptr, indices, t, x):
-    """Binary search of t's sorted row (interpolation or branch-free variants measured no faster)."""
-    lo = indptr[t]
-    end = indptr[t + 1]
-    hi = end
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if indices[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo < end and indices[lo] == x
+def _edge_slot(keys, n, t, x):
+    key = min(t, x) * n + max(t, x)
+    return key, np.int64(_mix64(np.uint64(key)) & np.uint64(keys.shape[0] - 1))
+
+
+@njit(cache=True, inline="always")
+def _has_edge(keys, n, t, x):
+    key, slot = _edge_slot(keys, n, t, x)
+    while True:
+        found = keys[slot]
+        if found == key:
+            return True
+        if found < 0:
+            return False
+        slot = (slot + 1) & (keys.shape[0] - 1)
+
+
+@njit(cache=True, inline="always")
+def _row_slot(indptr, v, u):
+    """The alias slot ``_draw`` reads for ``v`` and ``u``, to prefetch it a pass ahead."""
+    start = indptr[v]
+    d = indptr[v + 1] - start
+    return start + min(np.int64(u * d), d - 1)
 
 
 @njit(cache=True, parallel=True)
 def _first_order_kernel(indptr, table, prob, seed, start, out):
-    """Each thread advances ``GROUP`` walks in lockstep, so their cache misses overlap."""
+    """Per step two passes over a group of walks: draw a uniform and prefetch the alias record
+    it selects (the row was prefetched when the walk arrived), then read it and move."""
     n = indptr.shape[0] - 1
     n_out = out.shape[0]
     for group in prange((n_out + GROUP - 1) // GROUP):
@@ -158,6 +200,7 @@ def _first_order_kernel(indptr, table, prob, seed, start, out):
         size = min(GROUP, n_out - lo)
         states = np.empty(size, dtype=np.uint64)
         nodes = np.empty(size, dtype=np.int64)
+        draws = np.empty(size, dtype=np.float64)
         for g in range(size):
             k = start + lo + g
             states[g] = _walk_state(seed, k)
@@ -165,17 +208,17 @@ def _first_order_kernel(indptr, table, prob, seed, start, out):
             out[lo + g, 0] = nodes[g]
         for s in range(1, out.shape[1]):
             for g in range(size):
-                state, u = _uniform(states[g])
-                v, _ = _draw(indptr, table, prob, nodes[g], u)
-                states[g] = state
+                states[g], draws[g] = _uniform(states[g])
+                prefetch(table, _row_slot(indptr, nodes[g], draws[g]))
+            for g in range(size):
+                v, _ = _draw(indptr, table, prob, nodes[g], draws[g])
                 nodes[g] = v
                 out[lo + g, s] = v
+                prefetch(indptr, v)
 
 
 @njit(cache=True, parallel=True)
-def _node2vec_kernel(
-    indptr, indices, weights, strength, table, prob, inv_p, inv_q, seed, start, out
-):
+def _node2vec_kernel(indptr, weights, strength, table, prob, edges, inv_p, inv_q, seed, start, out):
     """Second-order steps by exact rejection from an envelope with the return folded out.
 
     Target from ``v`` (arrived from ``t``): f(x) = w_vx * alpha(x). Envelope:
@@ -185,13 +228,18 @@ def _node2vec_kernel(
     always accepted; first-order draws are accepted with alpha(x) / M, and the neighbour test
     runs only when the acceptance threshold falls between min(1, 1/q) / M and 1. ``w_vt`` is
     the weight of the edge just walked (the graph is symmetric). The first step draws exactly
-    as the first-order kernel does; walks are interleaved in groups as there.
+    as the first-order kernel does.
 
-    The neighbour tests (about 0.8 per step at p=0.5, q=2) dominate: each is a couple of cache
-    misses in t's row, which is why a step costs ~4 first-order steps.
+    A proposal is three dependent misses (v's row, the alias record, the edge set), so the
+    walks of a group take turns in rounds of three passes, each prefetching what the next pass
+    reads: A draws from the envelope and prefetches the record, B reads it and prefetches the
+    edge weight and the edge-set slot, C accepts (the walk moves on and prefetches its new row)
+    or keeps the walk for another proposal. Walks move independently, so no walk waits for a
+    slow one, and each consumes its own stream in the order a one-walk loop would.
     """
     n = indptr.shape[0] - 1
     n_out = out.shape[0]
+    length = out.shape[1]
     m = max(1.0, inv_q)
     return_gain = max(0.0, inv_p - m)
     accept_return = min(inv_p, m) / m
@@ -205,50 +253,86 @@ def _node2vec_kernel(
         prevs = np.empty(size, dtype=np.int64)
         nodes = np.empty(size, dtype=np.int64)
         walked = np.empty(size, dtype=np.float64)  # weight of the edge prev -> node
+        steps = np.empty(size, dtype=np.int64)  # next column to fill
+        active = np.empty(size, dtype=np.int64)  # walks still short of ``length``
+        draws = np.empty(size, dtype=np.float64)  # proposal's uniform in v's row; -1: a return
+        proposed = np.empty(size, dtype=np.int64)
+        slots = np.empty(size, dtype=np.int64)
+        tests = np.empty(size, dtype=np.float64)
+        n_active = 0
         for g in range(size):
             k = start + lo + g
             state = _walk_state(seed, k)
             t = np.int64(k % n)
             out[lo + g, 0] = t
-            if out.shape[1] > 1:
+            if length > 1:
                 state, u = _uniform(state)
                 v, e = _draw(indptr, table, prob, t, u)
                 out[lo + g, 1] = v
                 nodes[g] = v
                 walked[g] = weights[e]
+                prefetch(indptr, v)
+                prefetch(strength, v)
             states[g] = state
             prevs[g] = t
-        for s in range(2, out.shape[1]):
-            for g in range(size):
-                state = states[g]
-                t = prevs[g]
+            steps[g] = 2
+            if length > 2:
+                active[n_active] = g
+                n_active += 1
+        while n_active > 0:
+            for i in range(n_active):  # A: draw from the envelope, prefetch the alias record
+                g = active[i]
                 v = nodes[g]
+                states[g], u = _uniform(states[g])
                 extra = walked[g] * return_gain
                 mass = m * strength[v]
-                while True:
-                    state, u = _uniform(state)
-                    y = u * (mass + extra)
-                    if y < extra:
-                        x = t
-                        break
-                    x, e = _draw(indptr, table, prob, v, (y - extra) / mass)
-                    state, r = _uniform(state)
+                y = u * (mass + extra)
+                draws[i] = -1.0
+                if y >= extra:
+                    draws[i] = (y - extra) / mass
+                    prefetch(table, _row_slot(indptr, v, draws[i]))
+            for i in range(n_active):  # B: read the record, prefetch its weight and edge test
+                if draws[i] >= 0:
+                    g = active[i]
+                    x, e = _draw(indptr, table, prob, nodes[g], draws[i])
+                    states[g], tests[i] = _uniform(states[g])
+                    proposed[i] = x
+                    slots[i] = e
+                    prefetch(weights, e)
+                    if tests[i] >= low and x != prevs[g]:
+                        prefetch(edges, _edge_slot(edges, n, prevs[g], x)[1])
+            kept = 0
+            for i in range(n_active):  # C: accept (the walk moves on) or propose again
+                g = active[i]
+                t = prevs[g]
+                if draws[i] < 0:
+                    x = t
+                    accepted = True
+                else:
+                    x = proposed[i]
+                    r = tests[i]
                     if x == t:
                         accepted = r < accept_return
                     elif r < low:
                         accepted = True
-                    elif _is_neighbour(indptr, indices, t, x):
+                    elif _has_edge(edges, n, t, x):
                         accepted = r < accept_near
                     else:
                         accepted = r < accept_far
-                    if accepted:
-                        break
-                if x != t:  # a return walks the same edge back
-                    walked[g] = weights[e]
-                states[g] = state
-                prevs[g] = v
-                nodes[g] = x
-                out[lo + g, s] = x
+                if accepted:
+                    if x != t:  # a return walks the same edge back
+                        walked[g] = weights[slots[i]]
+                    prevs[g] = nodes[g]
+                    nodes[g] = x
+                    out[lo + g, steps[g]] = x
+                    steps[g] += 1
+                    prefetch(indptr, x)
+                    prefetch(strength, x)
+                    if steps[g] == length:
+                        continue
+                active[kept] = g
+                kept += 1
+            n_active = kept
 
 
 def _check_walkable(graph: Graph, walks_per_node: int, length: int) -> None:
@@ -347,10 +431,19 @@ def node2vec_walks(
     if p == 1 and q == 1:
         return first_order_walks(graph, walks_per_node, length, seed, threads)
     inv_p, inv_q, seed64 = 1.0 / p, 1.0 / q, _seed64(seed)
+    edges = None
 
     def launch(table, strength, start, out):
+        nonlocal edges
+        if edges is None:  # once, after _run_numba's input checks
+            started = time.perf_counter()
+            edges = _edge_set(graph.indptr, graph.indices)
+            log.info(
+                "edge set: %d slots (%.0f MiB) in %.1f s",
+                len(edges), edges.nbytes / 2**20, time.perf_counter() - started,
+            )  # fmt: skip
         _node2vec_kernel(
-            graph.indptr, graph.indices, graph.weights, strength, table, table.view(np.float32),
+            graph.indptr, graph.weights, strength, table, table.view(np.float32), edges,
             inv_p, inv_q, seed64, start, out,
         )  # fmt: skip
 
