@@ -25,6 +25,7 @@ DISTRIBUTIONS = {
     "pyarrow": "pyarrow",
     "orjson": "orjson",
     "numba": "numba",
+    "llvmlite": "llvmlite",
     "torch": "torch",
     "gensim": "gensim",
     "scipy": "scipy",
