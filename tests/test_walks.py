@@ -204,12 +204,14 @@ def uniform(state):
     return np.uint64(state), u
 
 
-def reference_walk(graph, table, strength, k, length, seed, p=1.0, q=1.0, second_order=True):
+def reference_walk(graph, table, strength, k, length, seed, p, q):
     """Walk ``k`` one step and one proposal at a time, in the stream order the kernels promise.
 
     The kernels interleave walks in passes with prefetching; this plain loop over the same
     per-walk stream (same helpers) must give the same bytes, so the interleaving is pure speed.
+    With p = q = 1 node2vec walks are the first-order walks.
     """
+    second_order = (p, q) != (1.0, 1.0)
     prob = table.view(np.float32)
     inv_p, inv_q = 1.0 / p, 1.0 / q
     m = max(1.0, inv_q)
@@ -257,9 +259,7 @@ def test_interleaved_kernels_equal_a_one_walk_loop(p, q, random_graph):
     walks = node2vec_walks(random_graph, 2, 9, p, q, seed=17)
     table, strength = _alias_tables(random_graph.indptr, random_graph.indices, random_graph.weights)
     for k in range(0, len(walks), 7):
-        expected = reference_walk(
-            random_graph, table, strength, k, 9, 17, p, q, second_order=(p, q) != (1.0, 1.0)
-        )
+        expected = reference_walk(random_graph, table, strength, k, 9, 17, p, q)
         assert walks[k].tolist() == expected, k
 
 
