@@ -121,10 +121,10 @@ def test_eges_field_weights_are_a_distribution(planted_with_metadata):
     assert all(w > 0 for w in weights.values())
 
 
-def test_eges_batched_torch_path_learns_too(planted_with_metadata):
+def test_eges_batched_torch_path_learns_too(planted_with_metadata, torch_device):
     p = planted_with_metadata
     emb, has_vector, info = train_eges(
-        p["walks"], p["side"], dim=32, epochs=3, batch_size=1024, fused=False
+        p["walks"], p["side"], dim=32, epochs=3, batch_size=1024, device=torch_device, fused=False
     )
     node_emb = emb[p["row"]]
     assert seen_auc(cosine(node_emb), p["train"], p["held"], N) > 0.8

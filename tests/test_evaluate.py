@@ -161,7 +161,7 @@ def brute_force_ranks(model, val, train, k):
     return np.mean(hits), np.mean(gains)
 
 
-def test_ranking_matches_brute_force_at_any_block_size(monkeypatch):
+def test_ranking_matches_brute_force_at_any_block_size(monkeypatch, torch_device):
     rng = np.random.default_rng(3)
     names = [f"p{i:02d}" for i in range(40)]
     model = model_of(dict(zip(names, rng.normal(size=(40, 6)), strict=True)))
@@ -172,7 +172,7 @@ def test_ranking_matches_brute_force_at_any_block_size(monkeypatch):
     recall, ndcg = brute_force_ranks(model, val, train, k=5)
     for block in (40 * 1, 40 * 7, evaluate.BLOCK_ELEMENTS):
         monkeypatch.setattr(evaluate, "BLOCK_ELEMENTS", block)
-        m = ranking_metrics(model, val, train, k=5)
+        m = ranking_metrics(model, val, train, k=5, device=torch_device)
         assert m["recall_at_5"] == pytest.approx(recall, abs=1e-12)
         assert m["ndcg_at_5"] == pytest.approx(ndcg, abs=1e-12)
 

@@ -16,9 +16,11 @@ def edges():
 
 
 @pytest.mark.parametrize("bias, floor", [(False, 0.7), (True, 0.8)])
-def test_mf_beats_chance_on_held_out_edges(edges, bias, floor):
+def test_mf_beats_chance_on_held_out_edges(edges, bias, floor, torch_device):
     train, held = edges
-    emb, b, glob, info = train_mf(*train.T, N, dim=32, bias=bias, epochs=10, batch_size=256)
+    emb, b, glob, info = train_mf(
+        *train.T, N, dim=32, bias=bias, epochs=10, batch_size=256, device=torch_device
+    )
     assert emb.shape == (N, 32)
     if bias:
         assert b.shape == (N,) and isinstance(glob, float)

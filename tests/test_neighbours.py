@@ -74,14 +74,14 @@ def reference(model: ModelArtifacts, k: int) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("batch", [1, 7, 37, None])
-def test_block_size_changes_nothing(batch):
+def test_block_size_changes_nothing(batch, torch_device):
     # Small integers keep float32 arithmetic exact, and make ties plentiful.
     rng = np.random.default_rng(0)
     names = [f"p{i:02d}" for i in range(37)]
     emb = rng.integers(-2, 3, size=(37, 4))
     bias = rng.integers(-1, 2, size=37).astype(np.float32)
     model = model_of(emb, "dot", bias, names=names)
-    df = top_k_neighbours(model, k=5, batch=batch)
+    df = top_k_neighbours(model, k=5, batch=batch, device=torch_device)
     assert lists(df) == reference(model, 5)
     pd.testing.assert_frame_equal(df, top_k_neighbours(model, k=5, batch=37))
 

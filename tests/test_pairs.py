@@ -13,15 +13,15 @@ from scipy.stats import chisquare
 
 def all_pairs(engine: PairEngine, epoch: int = 0):
     batches = list(engine.epoch(epoch))
-    centers = torch.cat([c for c, _, _ in batches]).numpy()
-    contexts = torch.cat([x for _, x, _ in batches]).numpy()
-    negatives = torch.cat([n for _, _, n in batches]).numpy()
+    centers = torch.cat([c for c, _, _ in batches]).cpu().numpy()
+    contexts = torch.cat([x for _, x, _ in batches]).cpu().numpy()
+    negatives = torch.cat([n for _, _, n in batches]).cpu().numpy()
     return centers, contexts, negatives
 
 
-def test_full_window_gives_exactly_the_word2vec_pairs():
+def test_full_window_gives_exactly_the_word2vec_pairs(torch_device):
     walks = np.array([[0, 1, 2, 3], [4, 5, 6, 7]], dtype=np.int32)
-    engine = PairEngine(walks, 8, window=2, batch_size=3, dynamic_window=False)
+    engine = PairEngine(walks, 8, window=2, batch_size=3, dynamic_window=False, device=torch_device)
     centers, contexts, negatives = all_pairs(engine)
     expected = Counter(
         (int(w[i]), int(w[j]))
@@ -35,9 +35,9 @@ def test_full_window_gives_exactly_the_word2vec_pairs():
     assert negatives.shape == (20, 5) and negatives.dtype == np.int64
 
 
-def test_dynamic_window_pairs_stay_within_window_on_their_walk():
+def test_dynamic_window_pairs_stay_within_window_on_their_walk(torch_device):
     walks = np.arange(300 * 10, dtype=np.int32).reshape(300, 10)  # node id -> (walk, position)
-    engine = PairEngine(walks, walks.size, window=3, batch_size=4096, seed=1)
+    engine = PairEngine(walks, walks.size, window=3, batch_size=4096, seed=1, device=torch_device)
     centers, contexts, _ = all_pairs(engine)
     offset = contexts - centers  # same walk and |offset| <= 3 <=> same row, nearby column
     assert np.all(centers // 10 == contexts // 10)
@@ -50,10 +50,12 @@ def test_dynamic_window_pairs_stay_within_window_on_their_walk():
     assert counts[1] / counts[3] == pytest.approx(3 * 9 / 7, rel=0.1)
 
 
-def test_negatives_follow_unigram_to_the_075():
+def test_negatives_follow_unigram_to_the_075(torch_device):
     rng = np.random.default_rng(0)
     walks = rng.choice(20, size=(500, 10), p=np.arange(1, 21) / 210).astype(np.int32)
-    engine = PairEngine(walks, 25, window=2, negatives=5, batch_size=100_000, seed=2)
+    engine = PairEngine(
+        walks, 25, window=2, negatives=5, batch_size=100_000, seed=2, device=torch_device
+    )
     _, _, negatives = all_pairs(engine)
     freq = np.bincount(walks.ravel(), minlength=25).astype(float)
     expected = freq**0.75 / (freq**0.75).sum() * negatives.size
@@ -68,11 +70,12 @@ def test_unigram_table_slots_are_proportional():
     np.testing.assert_allclose(slots, np.array([0, 1, 8, 27]) / 36 * 1000, atol=1)
 
 
-def test_same_seed_same_batches_and_epochs_differ():
+def test_same_seed_same_batches_and_epochs_differ(torch_device):
     walks = np.random.default_rng(0).integers(50, size=(40, 8)).astype(np.int32)
 
     def run(seed, epoch):
-        return all_pairs(PairEngine(walks, 50, window=3, batch_size=64, seed=seed), epoch)
+        engine = PairEngine(walks, 50, window=3, batch_size=64, seed=seed, device=torch_device)
+        return all_pairs(engine, epoch)
 
     for first, again in zip(run(7, 0), run(7, 0), strict=True):
         np.testing.assert_array_equal(first, again)
@@ -93,9 +96,9 @@ def test_chunked_epoch_yields_the_same_pairs():
     assert pair_set(whole) == pair_set(chunked)
 
 
-def test_padding_never_forms_pairs():
+def test_padding_never_forms_pairs(torch_device):
     walks = np.array([[0, 1, 2, -1, -1], [3, 4, -1, -1, -1]], dtype=np.int32)
-    engine = PairEngine(walks, 5, window=2, dynamic_window=False)
+    engine = PairEngine(walks, 5, window=2, dynamic_window=False, device=torch_device)
     centers, contexts, negatives = all_pairs(engine)
     pairs = Counter(zip(centers.tolist(), contexts.tolist(), strict=True))
     assert pairs == Counter({(0, 1): 1, (1, 0): 1, (0, 2): 1, (2, 0): 1, (1, 2): 1, (2, 1): 1,

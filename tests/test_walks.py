@@ -2,6 +2,7 @@ import numba
 import numpy as np
 import pytest
 import torch
+from devices import on_devices
 from prodembed.graph import Graph, graph_from_edges, graph_from_ids
 from prodembed.walks import (
     _alias_tables,
@@ -63,17 +64,28 @@ def numba_n2v(graph, walks_per_node, length, p, q, seed):
     return node2vec_walks(graph, walks_per_node, length, p, q, seed)
 
 
-def torch_n2v(graph, walks_per_node, length, p, q, seed):
-    return node2vec_walks_torch(graph, walks_per_node, length, p, q, seed, device="cpu")
+def torch_n2v(device):
+    def walk(graph, walks_per_node, length, p, q, seed):
+        return node2vec_walks_torch(graph, walks_per_node, length, p, q, seed, device=device)
+
+    return walk
+
+
+def torch_walkers(device):
+    return {
+        f"deepwalk-torch-{device}": lambda g, r, n, s: first_order_walks_torch(g, r, n, s, device),
+        f"node2vec-torch-{device}": lambda g, r, n, s: torch_n2v(device)(g, r, n, 0.5, 2.0, s),
+    }
 
 
 WALKERS = {
     "deepwalk": lambda g, r, n, s: first_order_walks(g, r, n, s),
-    "deepwalk-torch": lambda g, r, n, s: first_order_walks_torch(g, r, n, s, device="cpu"),
     "node2vec": lambda g, r, n, s: numba_n2v(g, r, n, 0.5, 2.0, s),
-    "node2vec-torch": lambda g, r, n, s: torch_n2v(g, r, n, 0.5, 2.0, s),
+    **torch_walkers("cpu"),
+    **torch_walkers("cuda"),
 }
-N2V_IMPLS = {"numba": numba_n2v, "torch": torch_n2v}
+N2V_IMPLS = {"numba": numba_n2v, "torch-cpu": torch_n2v("cpu"), "torch-cuda": torch_n2v("cuda")}
+ALL_WALKERS, ALL_N2V = on_devices(WALKERS), on_devices(N2V_IMPLS)
 
 
 def edge_set(graph: Graph) -> set[tuple[int, int]]:
@@ -112,7 +124,7 @@ def test_alias_tables_encode_the_weights_exactly(random_graph):
         assert strength[v] == pytest.approx(weights[lo:hi].sum(dtype=np.float64))
 
 
-@pytest.mark.parametrize("walker", WALKERS)
+@pytest.mark.parametrize("walker", ALL_WALKERS)
 def test_shape_starts_and_every_step_follows_an_edge(walker, random_graph):
     walks = WALKERS[walker](random_graph, 3, 12, 7)
     n = random_graph.n_nodes
@@ -122,7 +134,7 @@ def test_shape_starts_and_every_step_follows_an_edge(walker, random_graph):
     assert steps <= edge_set(random_graph)
 
 
-@pytest.mark.parametrize("walker", WALKERS)
+@pytest.mark.parametrize("walker", ALL_WALKERS)
 def test_first_step_frequencies_match_weights(walker, star_triangle):
     walks = WALKERS[walker](star_triangle, 4000, 2, 3)
     for v in (0, 5, 6, 7):
@@ -142,7 +154,7 @@ def return_and_outward_rates(walks: np.ndarray, graph: Graph) -> tuple[float, fl
     return returned.mean(), (~returned & ~neighbour).mean()
 
 
-@pytest.mark.parametrize("impl", N2V_IMPLS)
+@pytest.mark.parametrize("impl", ALL_N2V)
 def test_p_controls_returns_and_q_controls_outward_moves(impl, random_graph):
     walk = N2V_IMPLS[impl]
     ret_low_p, _ = return_and_outward_rates(walk(random_graph, 2, 20, 0.1, 1.0, 0), random_graph)
@@ -153,7 +165,7 @@ def test_p_controls_returns_and_q_controls_outward_moves(impl, random_graph):
     assert out_low_q > 1.5 * out_high_q
 
 
-@pytest.mark.parametrize("impl", N2V_IMPLS)
+@pytest.mark.parametrize("impl", ALL_N2V)
 @pytest.mark.parametrize("p,q", [(0.5, 2.0), (2.0, 0.25), (0.25, 0.5)])
 def test_second_order_probabilities_match_analytic(impl, p, q, n2v_graph):
     walks = N2V_IMPLS[impl](n2v_graph, 2000, 12, p, q, 11)
@@ -166,7 +178,7 @@ def test_second_order_probabilities_match_analytic(impl, p, q, n2v_graph):
     assert_frequencies(observed, unnormalised / unnormalised.sum())
 
 
-@pytest.mark.parametrize("impl", N2V_IMPLS)
+@pytest.mark.parametrize("impl", ALL_N2V)
 def test_node2vec_with_p_q_one_is_first_order(impl, n2v_graph):
     walks = N2V_IMPLS[impl](n2v_graph, 2000, 12, 1.0, 1.0, 4)
     following = next_after(walks, 0, 1)
@@ -263,7 +275,7 @@ def test_interleaved_kernels_equal_a_one_walk_loop(p, q, random_graph):
         assert walks[k].tolist() == expected, k
 
 
-@pytest.mark.parametrize("walker", WALKERS)
+@pytest.mark.parametrize("walker", ALL_WALKERS)
 def test_same_seed_same_bytes(walker, random_graph):
     run = WALKERS[walker]
     first = run(random_graph, 2, 15, 123)
@@ -304,7 +316,7 @@ def test_generate_walks_dispatch(random_graph):
         generate_walks(random_graph, "node2vec", 2, 5, p=0.0)
 
 
-@pytest.mark.parametrize("walker", WALKERS)
+@pytest.mark.parametrize("walker", ALL_WALKERS)
 def test_isolated_node_is_an_error(walker):
     g = graph_from_edges(["a", "a"], ["b", "c"], [1.0, 1.0])
     isolated = Graph(
@@ -315,13 +327,3 @@ def test_isolated_node_is_an_error(walker):
     )
     with pytest.raises(ValueError, match="isolated node.*lonely"):
         WALKERS[walker](isolated, 1, 5, 0)
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize("walker", ["deepwalk", "node2vec"])
-def test_cuda_path_follows_edges_and_is_deterministic(walker, random_graph):
-    args = (random_graph, walker, 3, 12, 0.5, 2.0)
-    walks = generate_walks(*args, seed=5, device="cuda")
-    steps = set(zip(walks[:, :-1].ravel().tolist(), walks[:, 1:].ravel().tolist(), strict=True))
-    assert steps <= edge_set(random_graph)
-    assert walks.tobytes() == generate_walks(*args, seed=5, device="cuda").tobytes()
