@@ -675,7 +675,8 @@ def _draw_lists(rng, lat: Latent, ids: np.ndarray, length: np.ndarray, mix) -> t
             row.astype(np.int64) * n_products + target,
         ]
     )
-    pairs = np.unique(pairs)
+    pairs = np.sort(pairs)  # then drop repeats: np.unique's hashing is ~20x slower here
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
     row, target = pairs // n_products, pairs % n_products
     keep = target != ids[row]
     row, target = row[keep], target[keep]
