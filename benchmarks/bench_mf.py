@@ -1,7 +1,7 @@
 """MF throughput: our vectorised train_mf against the study's per-pair Python DataLoader.
 
     python benchmarks/bench_mf.py [--nodes N] [--avg-degree D] [--epochs E] [--subset S]
-                                  [--threads T]
+                                  [--threads T] [--devices cpu,cuda]
 
 Both train on the training edges of a planted graph (the generator of
 tests/test_skipgram.py; 1/3 of the edges held out). Ours runs ``--epochs`` epochs (seconds
@@ -79,7 +79,15 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--subset", type=int, default=5_000, help="edges for the baseline")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--devices",
+        help="comma-separated torch devices for ours (default: cpu, and cuda if present)",
+    )
     args = parser.parse_args()
+    default = "cpu,cuda" if torch.cuda.is_available() else "cpu"
+    devices = [torch.device(d) for d in (args.devices or default).split(",")]
+    if any(d.type == "cuda" for d in devices) and not torch.cuda.is_available():
+        parser.error("--devices names cuda, but no CUDA device is available")
     configure_threads(args.threads)
     random.seed(0)
     torch.manual_seed(0)
@@ -96,7 +104,6 @@ def main() -> None:
     )
     print("| method | device | s/epoch (wall) | CPU s/epoch | edges/s | seen AUC |")
     print("|---|---|---:|---:|---:|---:|")
-    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     for bias in (False, True):
         name = "mf_bias" if bias else "mf"
         for device in devices:

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_skipgram.py [--nodes N] [--groups G] [--walks-per-node R]
                                         [--length L] [--epochs E] [--threads T]
+                                        [--methods engine-cpu,gensim,...]
 
 All methods train on the same uniform random walks over the training edges of a planted
 graph (nodes in groups, 90% of edges within a group, power-law degrees; the generator of
@@ -33,6 +34,9 @@ from prodembed.device import configure_threads
 from prodembed.pairs import PairEngine
 from prodembed.skipgram import train_skipgram
 from test_skipgram import cosine, planted_graph, random_walks, seen_auc, split_edges
+
+METHODS = ["engine-cpu", "gensim", "gensim-sample0", "ours-cpu", "ours-cpu-batched"]
+CUDA_METHODS = ["engine-cuda", "ours-cuda"]
 
 
 def machine() -> str:
@@ -97,7 +101,17 @@ def main() -> None:
     parser.add_argument("--negatives", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=None, help="ours; default per device")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--methods",
+        help=f"comma-separated subset of {','.join(METHODS + CUDA_METHODS)} "
+        "(default: all, the cuda ones where a GPU is present)",
+    )
     args = parser.parse_args()
+    cuda = torch.cuda.is_available()
+    chosen = args.methods.split(",") if args.methods else METHODS + CUDA_METHODS * cuda
+    unknown = sorted(set(chosen) - set(METHODS + CUDA_METHODS))
+    if unknown or (not cuda and any("cuda" in m for m in chosen)):
+        parser.error(f"unknown or unavailable methods: {', '.join(unknown) or 'cuda ones'}")
     configure_threads(args.threads)
 
     n = args.nodes
@@ -122,29 +136,34 @@ def main() -> None:
             f"{len(walks) * epochs / clock.wall:,.0f} | {rate} | {quality} |"
         )
 
-    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    for device in devices:
-        pairs, clock = engine_rate(walks, n, args, device)
-        row("pair engine only (pairs + negatives)", device, clock, 1, pairs)
-    for sample in (1e-3, 0.0):
-        emb, clock = gensim_embeddings(walks, n, args, sample)
-        auc = seen_auc(cosine(emb), train, held, n)
-        same_pairs = pairs_per_epoch if sample == 0 else None
-        row(f"gensim Word2Vec sg, sample={sample:g}", "cpu", clock, args.epochs, same_pairs, auc)
-    # The CPU runs twice: its default fused kernel, and the GPU path's batched torch step
-    # (fused=False) at the batch size that path used on the CPU before the kernels.
-    runs = [(torch.device("cpu"), None, args.batch_size), (torch.device("cpu"), False, 1024)]
-    runs += [(device, None, args.batch_size) for device in devices[1:]]
-    for device, fused, batch_size in runs:
-        with Clock() as clock:
-            emb, info = train_skipgram(
-                walks, n, dim=args.dim, window=args.window, negatives=args.negatives,
-                epochs=args.epochs, batch_size=batch_size, seed=0, device=device, fused=fused,
-            )  # fmt: skip
-        auc = seen_auc(cosine(emb), train, held, n)
-        kind = "fused numba kernel" if device.type == "cpu" and fused is None else "batched torch"
-        method = f"ours, train_skipgram, {kind} (batch {info['batch_size']:,})"
-        row(method, device, clock, args.epochs, info["pairs"] / args.epochs, auc)
+    for method in chosen:
+        if method.startswith("engine-"):
+            device = torch.device(method.removeprefix("engine-"))
+            pairs, clock = engine_rate(walks, n, args, device)
+            row("pair engine only (pairs + negatives)", device, clock, 1, pairs)
+        elif method.startswith("gensim"):
+            sample = 0.0 if method == "gensim-sample0" else 1e-3
+            emb, clock = gensim_embeddings(walks, n, args, sample)
+            auc = seen_auc(cosine(emb), train, held, n)
+            same_pairs = pairs_per_epoch if sample == 0 else None
+            row(
+                f"gensim Word2Vec sg, sample={sample:g}", "cpu", clock, args.epochs, same_pairs, auc
+            )
+        else:
+            # ours-cpu: the fused kernel; ours-cpu-batched: the GPU path's batched torch step
+            # (fused=False) at the batch size that path used on the CPU before the kernels.
+            device = torch.device("cuda" if method == "ours-cuda" else "cpu")
+            batched = method == "ours-cpu-batched"
+            fused, batch_size = (False, 1024) if batched else (None, args.batch_size)
+            with Clock() as clock:
+                emb, info = train_skipgram(
+                    walks, n, dim=args.dim, window=args.window, negatives=args.negatives,
+                    epochs=args.epochs, batch_size=batch_size, seed=0, device=device, fused=fused,
+                )  # fmt: skip
+            auc = seen_auc(cosine(emb), train, held, n)
+            kind = "batched torch" if batched or device.type == "cuda" else "fused numba kernel"
+            method = f"ours, train_skipgram, {kind} (batch {info['batch_size']:,})"
+            row(method, device, clock, args.epochs, info["pairs"] / args.epochs, auc)
 
     print("| method | device | s/epoch (wall) | CPU s/epoch | walks/s | M pairs/s | seen AUC |")
     print("|---|---|---:|---:|---:|---:|---:|")
