@@ -2,6 +2,7 @@
 
     python benchmarks/bench_walks.py [--nodes N] [--avg-degree D] [--walks-per-node R]
                                      [--length L] [--methods numpy,numba-1,...]
+                                     [--pq 0.5:2,1:0.5,...]
 
 Builds a synthetic power-law-ish weighted graph (Chung-Lu style, node ids shuffled so that hubs
 are scattered as they are in asin order) and prints a markdown table. The reference advances
@@ -35,7 +36,7 @@ from prodembed.walks import (
     node2vec_walks_torch,
 )
 
-P, Q = 0.5, 2.0
+P, Q = 0.5, 2.0  # the workflow's default node2vec setting (config.yaml)
 # torch node2vec on the CPU is a fallback, not a production path, and takes minutes here.
 DEFAULT_METHODS = [
     "numpy", "numba-1", "numba", "node2vec-1", "node2vec", "torch-cpu-1", "torch-cpu"
@@ -109,52 +110,78 @@ def torch_threads(threads: int, run):
     return pinned
 
 
-def method_table(cuda: bool) -> dict:
+def method_table(cuda: bool, settings: list[tuple[float, float]]) -> dict:
+    """key -> (label, threads, run); a node2vec key expands to one method per (p, q)."""
     all_threads = numba.config.NUMBA_NUM_THREADS
+
+    def n2v(threads, p, q):
+        return lambda g, r, n, s: node2vec_walks(g, r, n, p, q, s, threads=threads)
+
+    def n2v_torch(device, p, q):
+        return lambda g, r, n, s: node2vec_walks_torch(g, r, n, p, q, s, device)
+
     methods = {
-        "numpy": ("numpy reference, first-order", 1, numpy_first_order),
-        "numba-1": (
+        "numpy": [("numpy reference, first-order", 1, numpy_first_order)],
+        "numba-1": [(
             "numba first-order", 1, lambda g, r, n, s: first_order_walks(g, r, n, s, threads=1)
-        ),
-        "numba": (
+        )],
+        "numba": [(
             "numba first-order", all_threads,
             lambda g, r, n, s: first_order_walks(g, r, n, s, threads=all_threads),
-        ),
-        "node2vec-1": (
-            f"numba node2vec p={P} q={Q}", 1,
-            lambda g, r, n, s: node2vec_walks(g, r, n, P, Q, s, threads=1),
-        ),
-        "node2vec": (
-            f"numba node2vec p={P} q={Q}", all_threads,
-            lambda g, r, n, s: node2vec_walks(g, r, n, P, Q, s, threads=all_threads),
-        ),
-        "torch-cpu-1": (
+        )],
+        "node2vec-1": [(f"numba node2vec p={p} q={q}", 1, n2v(1, p, q)) for p, q in settings],
+        "node2vec": [
+            (f"numba node2vec p={p} q={q}", all_threads, n2v(all_threads, p, q))
+            for p, q in settings
+        ],
+        "torch-cpu-1": [(
             "torch first-order (cpu)", 1,
             torch_threads(1, lambda g, r, n, s: first_order_walks_torch(g, r, n, s, "cpu")),
-        ),
-        "torch-cpu": (
+        )],
+        "torch-cpu": [(
             "torch first-order (cpu)", all_threads,
             torch_threads(
                 all_threads, lambda g, r, n, s: first_order_walks_torch(g, r, n, s, "cpu")
             ),
-        ),
-        "torch-n2v-cpu": (
-            f"torch node2vec p={P} q={Q} (cpu)", all_threads,
-            torch_threads(
-                all_threads, lambda g, r, n, s: node2vec_walks_torch(g, r, n, P, Q, s, "cpu")
-            ),
-        ),
+        )],
+        "torch-n2v-cpu": [
+            (f"torch node2vec p={p} q={q} (cpu)", all_threads,
+             torch_threads(all_threads, n2v_torch("cpu", p, q)))
+            for p, q in settings
+        ],
     }  # fmt: skip
     if cuda:
-        methods["torch-cuda"] = (
+        methods["torch-cuda"] = [(
             "torch first-order (cuda)", "gpu",
             lambda g, r, n, s: first_order_walks_torch(g, r, n, s, device="cuda"),
-        )  # fmt: skip
-        methods["torch-n2v-cuda"] = (
-            f"torch node2vec p={P} q={Q} (cuda)", "gpu",
-            lambda g, r, n, s: node2vec_walks_torch(g, r, n, P, Q, s, device="cuda"),
-        )  # fmt: skip
+        )]  # fmt: skip
+        methods["torch-n2v-cuda"] = [
+            (f"torch node2vec p={p} q={q} (cuda)", "gpu", n2v_torch("cuda", p, q))
+            for p, q in settings
+        ]
     return methods
+
+
+def expected_proposals(graph: Graph, walks: np.ndarray, p: float, q: float, steps: int) -> float:
+    """Mean envelope-to-target mass ratio (proposals per step) of the numba kernel's rejection
+    sampler over ``steps`` second-order steps sampled from ``walks``: a property of the graph
+    and (p, q), not of the code. Far moves (accepted 1/q of the time for q > 1) dominate on a
+    graph with few triangles, so it grows with q."""
+    rng = np.random.default_rng(0)
+    keys = np.repeat(np.arange(graph.n_nodes, dtype=np.int64), graph.degree()) * graph.n_nodes
+    keys = np.sort(keys + graph.indices)
+    rows, cols = rng.integers(len(walks), size=steps), rng.integers(1, walks.shape[1], size=steps)
+    m = max(1.0, 1.0 / q)
+    ratios = np.empty(steps)
+    for i, (t, v) in enumerate(zip(walks[rows, cols - 1], walks[rows, cols], strict=True)):
+        lo, hi = graph.indptr[v], graph.indptr[v + 1]
+        x, w = graph.indices[lo:hi], graph.weights[lo:hi]
+        query = t * np.int64(graph.n_nodes) + x
+        near = keys[np.minimum(np.searchsorted(keys, query), len(keys) - 1)] == query
+        alpha = np.where(x == t, 1.0 / p, np.where(near, 1.0, 1.0 / q))
+        w_vt = w[x == t].sum()
+        ratios[i] = (m * w.sum() + w_vt * max(0.0, 1.0 / p - m)) / (w * alpha).sum()
+    return float(ratios.mean())
 
 
 def timed(run, graph: Graph, walks_per_node: int, length: int) -> tuple[float, float, float]:
@@ -174,7 +201,6 @@ def timed(run, graph: Graph, walks_per_node: int, length: int) -> tuple[float, f
 
 def main() -> None:
     cuda = torch.cuda.is_available()
-    methods = method_table(cuda)
     default = ",".join(DEFAULT_METHODS + CUDA_METHODS * cuda)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=200_000)
@@ -182,11 +208,22 @@ def main() -> None:
     parser.add_argument("--walks-per-node", type=int, default=5)
     parser.add_argument("--length", type=int, default=40)
     parser.add_argument(
-        "--methods", default=None, help=f"comma list of {', '.join(methods)}; default {default}"
+        "--methods",
+        default=None,
+        help=f"comma list of {', '.join(method_table(cuda, []))}; default {default}",
     )
+    parser.add_argument(
+        "--pq", default=f"{P}:{Q}",
+        help="node2vec settings p:q, comma-separated; with several, each node2vec method runs "
+        "once per setting and a table compares it with first-order walks",
+    )  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    settings = [tuple(float(x) for x in pq.split(":")) for pq in args.pq.split(",")]
+    methods = method_table(cuda, settings)
     chosen = args.methods.split(",") if args.methods else DEFAULT_METHODS + CUDA_METHODS * cuda
+    if unknown := sorted(set(chosen) - set(methods)):
+        parser.error(f"unknown or unavailable methods: {', '.join(unknown)}")
 
     start = time.perf_counter()
     graph = synthetic_graph(args.nodes, args.avg_degree)
@@ -195,7 +232,8 @@ def main() -> None:
     csr_mb = (graph.indptr.nbytes + graph.indices.nbytes + graph.weights.nbytes) / 2**20
     tiny = synthetic_graph(200, 5.0, seed=1)
     for key in chosen:  # warm-up: numba compile (or cache load), torch kernel selection
-        methods[key][2](tiny, 1, 5, 0)
+        for _, _, run in methods[key]:
+            run(tiny, 1, 5, 0)
 
     n_walks = args.walks_per_node * graph.n_nodes
     steps = n_walks * (args.length - 1)
@@ -221,19 +259,38 @@ def main() -> None:
         "| of which this method |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    reference = None
+    reference, seconds_of = None, {}
     for key in chosen:
-        label, threads, run = methods[key]
-        seconds, rss, rise = timed(run, graph, args.walks_per_node, args.length)
-        if key == "numpy":
-            reference = seconds
-        speedup = f"{reference / seconds:.1f}x" if reference else "-"
-        print(
-            f"| {label} | {threads} | {seconds:.2f} | {n_walks / seconds:,.0f} | "
-            f"{steps / seconds:,.0f} | {speedup} | {rss:,.0f} | {rise:,.0f} |",
-            flush=True,
-        )
+        for label, threads, run in methods[key]:
+            seconds, rss, rise = timed(run, graph, args.walks_per_node, args.length)
+            seconds_of[label, threads] = seconds
+            if key == "numpy":
+                reference = seconds
+            speedup = f"{reference / seconds:.1f}x" if reference else "-"
+            print(
+                f"| {label} | {threads} | {seconds:.2f} | {n_walks / seconds:,.0f} | "
+                f"{steps / seconds:,.0f} | {speedup} | {rss:,.0f} | {rise:,.0f} |",
+                flush=True,
+            )
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
+    if len(settings) > 1:
+        compare_settings(graph, settings, seconds_of, args.length)
+
+
+def compare_settings(graph, settings, seconds_of, length) -> None:
+    """node2vec time over first-order time at equal threads, beside the proposals per step."""
+    print("\n| p | q | expected proposals per step | node2vec / first-order, by threads |")
+    print("|---:|---:|---:|---|")
+    for p, q in settings:
+        walks = node2vec_walks(graph, 1, length, p, q, seed=0)
+        ratios = [
+            f"{n2v / seconds_of['numba first-order', threads]:.1f}x ({threads})"
+            for (label, threads), n2v in seconds_of.items()
+            if label == f"numba node2vec p={p} q={q}"
+            and ("numba first-order", threads) in seconds_of
+        ]
+        proposals = expected_proposals(graph, walks, p, q, steps=2000)
+        print(f"| {p:g} | {q:g} | {proposals:.2f} | {', '.join(ratios) or '-'} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ ELECTRONICS = ["--nodes", "420000", "--avg-degree", "18"]
 BOOKS = ["--nodes", "1950000", "--avg-degree", "27"]
 SCALES = {
     "smoke": {
-        "walks": ["--nodes", "2000", "--avg-degree", "6", "--walks-per-node", "2", "--length", "8"],
+        "walks": ["--nodes", "2000", "--avg-degree", "6", "--walks-per-node", "2", "--length", "8",
+                  "--pq", "0.5:2,1:0.5"],
         "skipgram": ["--nodes", "600", "--groups", "20", "--walks-per-node", "2", "--epochs", "1",
                      "--dim", "16"],
         "mf": ["--nodes", "600", "--groups", "20", "--epochs", "1", "--dim", "16", "--subset",

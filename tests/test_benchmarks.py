@@ -32,7 +32,8 @@ def test_every_benchmark_prints_its_table_at_the_smoke_scale(tmp_path):
         assert text.startswith(f"$ {sys.executable} ") and f"bench_{name}.py" in text
         assert "|---|" in text and "[ok in " in text, text
     walks = (tmp_path / "walks.md").read_text()
-    assert "| numpy reference, first-order |" in walks and "| numba node2vec p=0.5 q=2.0 |" in walks
+    assert "| numpy reference, first-order |" in walks and "| numba node2vec p=1.0 q=0.5 |" in walks
+    assert "| 0.5 | 2 | " in walks and "x (1)" in walks  # proposals and ratio per (p, q)
 
 
 def test_unknown_benchmark_and_missing_gpu_are_refused(tmp_path):
