@@ -81,6 +81,13 @@ def _adagrad_row(table, state, row, grad, scale, lr, eps) -> None:
 
 
 @njit(cache=True, fastmath=True, inline="always")
+def _adagrad_scalar(values, state, i, g, lr, eps) -> None:
+    """Adagrad on one scalar parameter (a bias): state[i] += g^2, then the step."""
+    state[i] += g * g
+    values[i] -= lr * g / math.sqrt(state[i] + eps)
+
+
+@njit(cache=True, fastmath=True, inline="always")
 def _sgns_targets(h, ctx, ctx_state, targets, grad_h, lr, eps) -> float:
     """Score ``h`` against ``targets`` (the context, then the negatives), update those context
     rows, add d loss / d h to ``grad_h``; return the pair's loss. Reads rows before updating."""
@@ -145,8 +152,7 @@ def mf_pairs(emb, bias, glob, emb_state, bias_state, glob_state, c, targets, lr,
         ci = c[p]
         e_c = emb[ci]
         grad_c[:] = 0.0
-        g_c = np.float32(0.0)
-        g_glob = np.float32(0.0)
+        g_c = np.float32(0.0)  # also the global bias's gradient: both sum every pair's g
         for j in range(targets.shape[1]):
             t = targets[p, j]
             e_t = emb[t]
@@ -157,20 +163,16 @@ def mf_pairs(emb, bias, glob, emb_state, bias_state, glob_state, c, targets, lr,
             g = np.float32(g64)
             loss += pair_loss
             g_c += g
-            g_glob += g
             for d in range(dim):
                 grad_c[d] += g * e_t[d]
                 grad_t[d] = g * e_c[d] + decay * e_t[d]
             _adagrad_row(emb, emb_state, t, grad_t, 1.0, lr, eps)
-            bias_state[t] += g * g
-            bias[t] -= lr * g / math.sqrt(bias_state[t] + eps)
+            _adagrad_scalar(bias, bias_state, t, g, lr, eps)
         for d in range(dim):
             grad_c[d] += decay * e_c[d]
         _adagrad_row(emb, emb_state, ci, grad_c, 1.0, lr, eps)
-        bias_state[ci] += g_c * g_c
-        bias[ci] -= lr * g_c / math.sqrt(bias_state[ci] + eps)
-        glob_state[0] += g_glob * g_glob
-        glob[0] -= lr * g_glob / math.sqrt(glob_state[0] + eps)
+        _adagrad_scalar(bias, bias_state, ci, g_c, lr, eps)
+        _adagrad_scalar(glob, glob_state, 0, g_c, lr, eps)
     return loss
 
 
