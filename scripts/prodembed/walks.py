@@ -382,10 +382,11 @@ def _log_progress(label: str, done: int, total: int, started: float) -> None:
     log.info("%s: %d/%d walks, %.0f walks/s", label, done, total, done / seconds)
 
 
-def _run_numba(label, graph, walks_per_node, length, threads, launch) -> np.ndarray:
-    """Build the alias tables, then fill the walks chunk by chunk, logging between chunks.
+def _run_numba(label, graph, walks_per_node, length, threads, launch, prepare=None) -> np.ndarray:
+    """Check the inputs, build the alias tables (and ``prepare()``'s extra kernel inputs), then
+    fill the walks chunk by chunk, logging between chunks.
 
-    ``launch(table, strength, start, out)`` writes walks ``start .. start + len(out)``.
+    ``launch(table, strength, start, out, *extra)`` writes walks ``start .. start + len(out)``.
     """
     _check_walkable(graph, walks_per_node, length)
     n_walks = walks_per_node * graph.n_nodes
@@ -397,10 +398,11 @@ def _run_numba(label, graph, walks_per_node, length, threads, launch) -> np.ndar
         started = time.perf_counter()
         table, strength = _alias_tables(graph.indptr, graph.indices, graph.weights)
         _check_no_isolated(graph, strength)
+        extra = prepare() if prepare else ()
         out = np.empty((n_walks, length), dtype=np.int32)
         for start in range(0, n_walks, CHUNK_WALKS):
             stop = min(start + CHUNK_WALKS, n_walks)
-            launch(table, strength, start, out[start:stop])
+            launch(table, strength, start, out[start:stop], *extra)
             _log_progress(label, stop, n_walks, started)
     return out
 
@@ -431,24 +433,24 @@ def node2vec_walks(
     if p == 1 and q == 1:
         return first_order_walks(graph, walks_per_node, length, seed, threads)
     inv_p, inv_q, seed64 = 1.0 / p, 1.0 / q, _seed64(seed)
-    edges = None
 
-    def launch(table, strength, start, out):
-        nonlocal edges
-        if edges is None:  # once, after _run_numba's input checks
-            started = time.perf_counter()
-            edges = _edge_set(graph.indptr, graph.indices)
-            log.info(
-                "edge set: %d slots (%.0f MiB) in %.1f s",
-                len(edges), edges.nbytes / 2**20, time.perf_counter() - started,
-            )  # fmt: skip
+    def edge_set():
+        started = time.perf_counter()
+        edges = _edge_set(graph.indptr, graph.indices)
+        log.info(
+            "edge set: %d slots (%.0f MiB) in %.1f s",
+            len(edges), edges.nbytes / 2**20, time.perf_counter() - started,
+        )  # fmt: skip
+        return (edges,)
+
+    def launch(table, strength, start, out, edges):
         _node2vec_kernel(
             graph.indptr, graph.weights, strength, table, table.view(np.float32), edges,
             inv_p, inv_q, seed64, start, out,
         )  # fmt: skip
 
     label = f"node2vec(p={p:g}, q={q:g})"
-    return _run_numba(label, graph, walks_per_node, length, threads, launch)
+    return _run_numba(label, graph, walks_per_node, length, threads, launch, edge_set)
 
 
 class _TorchGraph:
