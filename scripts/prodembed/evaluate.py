@@ -224,6 +224,7 @@ class ScoreTable:
             self.bias = torch.from_numpy(model.bias).to(self.device)
             self.global_bias = float(model.global_bias)
         self.emb = emb
+        self._block = None
 
     @property
     def n(self) -> int:
@@ -234,9 +235,14 @@ class ScoreTable:
         return max(1, BLOCK_ELEMENTS // max(self.n, 1))
 
     def logits(self, rows: np.ndarray) -> torch.Tensor:
-        """(len(rows), n) float32 scores of the given rows against every row."""
+        """(len(rows), n) float32 scores of the given rows against every row, valid until the
+        next call: every call writes into one reused block, since a fresh 128 MiB block per
+        call costs page faults worth about 40% of the block's time on a CPU."""
         r = torch.from_numpy(np.asarray(rows, dtype=np.int64)).to(self.device)
-        out = self.emb[r] @ self.emb.T
+        if self._block is None or len(self._block) < len(r):
+            shape = (max(len(r), self.block_rows()), self.n)
+            self._block = torch.empty(shape, dtype=self.emb.dtype, device=self.device)
+        out = torch.mm(self.emb[r], self.emb.T, out=self._block[: len(r)])
         if self.bias is not None:
             out += self.bias[r, None] + self.bias[None, :] + self.global_bias
         return out
