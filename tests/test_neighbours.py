@@ -94,3 +94,15 @@ def test_write_neighbours_round_trip(tmp_path):
     assert [str(t) for t in table.schema.types] == ["string", "int32", "string", "double"]
     assert table.to_pydict()["neighbour"] == df["neighbour"].tolist()
     assert [p.name for p in path.parent.iterdir()] == ["neighbours.parquet"]
+
+
+def test_long_runs_log_their_progress(monkeypatch, caplog):
+    from prodembed import neighbours
+
+    monkeypatch.setattr(neighbours, "PROGRESS_SECONDS", -1.0)  # a line before every later block
+    model = model_of(np.eye(4, 2), names="ABCD")
+    with caplog.at_level("INFO", logger="prodembed.neighbours"):
+        top_k_neighbours(model, k=1, batch=1)
+    assert [r.getMessage().split(",")[0] for r in caplog.records] == [
+        "neighbours: 1/4 products", "neighbours: 2/4 products", "neighbours: 3/4 products"
+    ]  # fmt: skip
