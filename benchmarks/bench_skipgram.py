@@ -162,8 +162,8 @@ def main() -> None:
                 )  # fmt: skip
             auc = seen_auc(cosine(emb), train, held, n)
             kind = "batched torch" if batched or device.type == "cuda" else "fused numba kernel"
-            method = f"ours, train_skipgram, {kind} (batch {info['batch_size']:,})"
-            row(method, device, clock, args.epochs, info["pairs"] / args.epochs, auc)
+            label = f"ours, train_skipgram, {kind} (batch {info['batch_size']:,})"
+            row(label, device, clock, args.epochs, info["pairs"] / args.epochs, auc)
 
     print("| method | device | s/epoch (wall) | CPU s/epoch | walks/s | M pairs/s | seen AUC |")
     print("|---|---|---:|---:|---:|---:|---:|")
