@@ -7,6 +7,6 @@ from prodembed.runtime import read_parquet, setup_logging
 
 log = setup_logging(snakemake.log[0])
 train = read_parquet(snakemake.input[0])
-graph = graph_from_edges(train["a"].to_numpy(), train["b"].to_numpy(), train["weight"].to_numpy())
+graph = graph_from_edges(train["a"], train["b"], train["weight"].to_numpy())
 save_graph(graph, Path(snakemake.output.csr).parent)
 log.info("graph: %d nodes, %d directed entries", graph.n_nodes, len(graph.indices))

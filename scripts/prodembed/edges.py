@@ -39,35 +39,35 @@ def build_edges(
         "min_also_bought": min_also_bought,
         "entries": {},
     }
+    asins = sources.column("asin").combine_chunks()
     src_parts, tgt_parts, w_parts = [], [], []
     for relation in RELATIONS:
         weight = float(weights.get(relation, 0.0))
         if weight == 0.0:
             continue
         lists = sources.column(relation).combine_chunks()
-        parents = pc.list_parent_indices(lists).to_numpy()
-        targets = pc.list_flatten(lists).to_numpy(zero_copy_only=False)
-        src_parts.append(sources.column("asin").take(parents).to_numpy(zero_copy_only=False))
+        targets = pc.list_flatten(lists)
+        src_parts.append(asins.take(pc.list_parent_indices(lists)))
         tgt_parts.append(targets)
         w_parts.append(np.full(len(targets), weight))
         stats["entries"][relation] = len(targets)
     if not src_parts:
         raise ValueError("every relation weight is 0: no edges can be built")
-    src = np.concatenate(src_parts)
-    tgt = np.concatenate(tgt_parts)
     w = np.concatenate(w_parts)
 
     # Sorted factorisation: code order equals string order, so a < b on codes holds for asins.
-    codes, uniques = pd.factorize(np.concatenate([src, tgt]), sort=True)
-    s, t = codes[: len(src)].astype(np.int64), codes[len(src) :].astype(np.int64)
+    # The asins stay in Arrow (no Python string per related entry) until they are codes.
+    ends = pa.chunked_array([*src_parts, *tgt_parts]).to_pandas()
+    codes, uniques = pd.factorize(ends, sort=True)
+    n_src = len(w)
+    s, t = codes[:n_src].astype(np.int64), codes[n_src:].astype(np.int64)
     keep = s != t
     stats["self_pairs_dropped"] = int((~keep).sum())
     lo, hi, w = np.minimum(s, t)[keep], np.maximum(s, t)[keep], w[keep]
     keys, inverse = np.unique(lo * len(uniques) + hi, return_inverse=True)
     summed = np.bincount(inverse, weights=w)
     a, b = np.divmod(keys, len(uniques))
-    uniques = np.asarray(uniques, dtype=object)
-    edges = pd.DataFrame({"a": uniques[a], "b": uniques[b], "weight": summed})
+    edges = pd.DataFrame({"a": uniques.take(a), "b": uniques.take(b), "weight": summed})
     stats["edges"] = len(edges)
     stats["products"] = len(np.union1d(a, b))
     stats["max_weight"] = float(summed.max()) if len(summed) else 0.0

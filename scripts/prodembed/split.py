@@ -53,9 +53,9 @@ def split_edges(
     train = edges[~val_mask].reset_index(drop=True)
     positives = edges[val_mask].reset_index(drop=True)
 
-    # Sorted codes keep a < b for the sampled negatives, as for the edges.
-    ends = np.concatenate([edges["a"].to_numpy(), edges["b"].to_numpy()])
-    codes, uniques = pd.factorize(ends, sort=True)
+    # Sorted codes keep a < b for the sampled negatives, as for the edges. Factorising the
+    # (Arrow-backed) columns, not an object array of them, holds no Python string per edge.
+    codes, uniques = pd.factorize(pd.concat([edges["a"], edges["b"]], ignore_index=True), sort=True)
     n = len(uniques)
     a_all, b_all = codes[:n_edges].astype(np.int64), codes[n_edges:].astype(np.int64)
     edge_keys = np.sort(np.minimum(a_all, b_all) * n + np.maximum(a_all, b_all))
@@ -66,19 +66,18 @@ def split_edges(
         "degree_matched": (pool, _matched_probabilities(pool, counts, a_all, b_all, n)),
     }
 
-    uniques = np.asarray(uniques, dtype=object)
     val_sets = {}
     for protocol in NEGATIVE_PROTOCOLS:
         lo, hi = _sample_non_edges(pools[protocol], n_val, edge_keys, n, rng, protocol)
-        negatives = pd.DataFrame({"a": uniques[lo], "b": uniques[hi]})
+        negatives = pd.DataFrame({"a": uniques.take(lo), "b": uniques.take(hi)})
         pairs = pd.concat(
             [positives[["a", "b"]].assign(label=1), negatives.assign(label=0)], ignore_index=True
         )
         pairs["label"] = pairs["label"].astype(np.int8)
         val_sets[protocol] = pairs
 
-    train_products = pd.unique(np.concatenate([train["a"].to_numpy(), train["b"].to_numpy()]))
-    val_products = uniques[np.unique(pos_ends)]
+    train_products = pd.concat([train["a"], train["b"]]).unique()
+    val_products = uniques.take(np.unique(pos_ends))
     report = {
         "edges": n_edges,
         "train_edges": len(train),
