@@ -175,3 +175,17 @@ def test_row_adagrad_bounds_the_step_of_repeated_rows():
     assert not table[[0, 3]].any()
     opt.step(torch.tensor([2]), torch.ones(1, 2), lr=1.0)  # accumulator 1 + 1: step 1/sqrt(2)
     np.testing.assert_allclose(table[2].numpy(), [-1 - 2**-0.5] * 2, rtol=1e-6)
+
+
+def test_long_epochs_log_their_progress(planted, monkeypatch, caplog):
+    from prodembed import skipgram
+
+    monkeypatch.setattr(skipgram, "PROGRESS_SECONDS", -1.0)  # a line after every batch
+    walks = planted[2][:300]
+    with caplog.at_level("INFO", logger="prodembed.skipgram"):
+        train_skipgram(walks, 600, dim=8, epochs=2, batch_size=2048)
+    progress = [r.getMessage() for r in caplog.records if " of ~" in r.getMessage()]
+    first = [int(m.split()[2]) for m in progress if m.startswith("epoch 0: ")]
+    assert first[:-1] == [2048 * (i + 1) for i in range(len(first) - 1)] and len(first) > 2
+    assert 0 < first[-1] - first[-2] <= 2048  # the last batch holds the rest
+    assert progress[-1].startswith("epoch 1: ")
