@@ -97,9 +97,9 @@ def test_write_neighbours_round_trip(tmp_path):
 
 
 def test_long_runs_log_their_progress(monkeypatch, caplog):
-    from prodembed import neighbours
+    from prodembed import runtime
 
-    monkeypatch.setattr(neighbours, "PROGRESS_SECONDS", -1.0)  # a line before every later block
+    monkeypatch.setattr(runtime, "PROGRESS_SECONDS", -1.0)  # a line before every later block
     model = model_of(np.eye(4, 2), names="ABCD")
     with caplog.at_level("INFO", logger="prodembed.neighbours"):
         top_k_neighbours(model, k=1, batch=1)

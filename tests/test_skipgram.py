@@ -178,9 +178,9 @@ def test_row_adagrad_bounds_the_step_of_repeated_rows():
 
 
 def test_long_epochs_log_their_progress(planted, monkeypatch, caplog):
-    from prodembed import skipgram
+    from prodembed import runtime
 
-    monkeypatch.setattr(skipgram, "PROGRESS_SECONDS", -1.0)  # a line after every batch
+    monkeypatch.setattr(runtime, "PROGRESS_SECONDS", -1.0)  # a line after every batch
     walks = planted[2][:300]
     with caplog.at_level("INFO", logger="prodembed.skipgram"):
         train_skipgram(walks, 600, dim=8, epochs=2, batch_size=2048)

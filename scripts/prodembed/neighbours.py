@@ -8,7 +8,6 @@ bounded by the block, never n x n.
 from __future__ import annotations
 
 import logging
-import time
 
 import numpy as np
 import pandas as pd
@@ -18,10 +17,9 @@ import torch
 
 from .artifacts import ModelArtifacts
 from .evaluate import ScoreTable
-from .runtime import atomic_path
+from .runtime import Progress, atomic_path
 
 log = logging.getLogger(__name__)
-PROGRESS_SECONDS = 60.0  # at most one progress line per minute: a large catalogue takes a while
 
 
 def top_k_neighbours(
@@ -44,7 +42,7 @@ def top_k_neighbours(
         return _frame(model, np.empty(0, np.int64), np.empty((0, 0), np.int64), np.empty(0))
     step = batch or table.block_rows()
     cols, scores = [], []
-    started = last = time.perf_counter()
+    progress = Progress()
     for start in range(0, n, step):
         rows = np.arange(start, min(start + step, n))
         logits = table.logits(rows)
@@ -54,9 +52,8 @@ def top_k_neighbours(
         cols.append(columns.cpu().numpy())
         scores.append(table.to_score(values))
         done = start + len(rows)
-        if done < n and time.perf_counter() - last > PROGRESS_SECONDS:
-            last = time.perf_counter()
-            log.info("neighbours: %d/%d products, %.0f/s", done, n, done / (last - started))
+        if done < n and progress.due():
+            log.info("neighbours: %d/%d products, %.0f/s", done, n, progress.rate(done))
     return _frame(model, np.arange(n), np.concatenate(cols), np.concatenate(scores))
 
 

@@ -18,6 +18,24 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+PROGRESS_SECONDS = 60.0  # long loops log at most this often: an Electronics epoch is 7-15 min
+
+
+class Progress:
+    """When a long loop should log again (at most every ``PROGRESS_SECONDS``), and its rate."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+
+    def due(self) -> bool:
+        now = time.perf_counter()
+        if now - self.last <= PROGRESS_SECONDS:
+            return False
+        self.last = now
+        return True
+
+    def rate(self, done: int) -> float:
+        return done / max(time.perf_counter() - self.started, 1e-9)
 
 
 def setup_logging(

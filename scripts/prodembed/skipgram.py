@@ -44,6 +44,7 @@ import torch.nn.functional as F
 
 from . import sgd_cpu
 from .pairs import PairEngine
+from .runtime import Progress
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,6 @@ DEFAULT_BATCH = {"cpu": 16384, "cuda": 131072}
 
 #: Adagrad's epsilon, shared by the torch and the CPU kernels.
 EPS = 1e-10
-PROGRESS_SECONDS = 60.0  # an epoch at Electronics size takes 7-15 minutes on one CPU core
 
 
 def default_batch(device: torch.device | str) -> int:
@@ -188,13 +188,12 @@ def train_pairs(engine: PairEngine, epochs: int, lr: float, step, log_every: int
     :func:`sgns_update`) and returns its summed loss as a device tensor; losses are summed
     on the device and read once per epoch, so nothing waits for the GPU per batch. The lr
     decays linearly over all pairs like word2vec's. A progress line (pair counts only, no sync)
-    at most every ``PROGRESS_SECONDS``.
+    at most every ``runtime.PROGRESS_SECONDS``.
     """
     total, done, losses = epochs * engine.pairs_per_epoch, 0, []
     start = time.perf_counter()
     for epoch in range(epochs):
-        t0 = last = time.perf_counter()
-        n_epoch = 0
+        t0, n_epoch, progress = time.perf_counter(), 0, Progress()
         loss_sum = torch.zeros((), device=engine.device)
         for batch, (c, x, neg) in enumerate(engine.epoch(epoch), 1):
             alpha = lr * max(1e-4, 1.0 - done / max(total, 1.0))
@@ -203,11 +202,10 @@ def train_pairs(engine: PairEngine, epochs: int, lr: float, step, log_every: int
             n_epoch += len(c)
             if log_every and batch % log_every == 0:
                 log.info("epoch %d batch %d: loss %.4f", epoch, batch, float(loss_sum) / n_epoch)
-            elif time.perf_counter() - last > PROGRESS_SECONDS:
-                last = time.perf_counter()
+            elif progress.due():
                 log.info(
                     "epoch %d: %d of ~%d pairs, %.0f pairs/s",
-                    epoch, n_epoch, engine.pairs_per_epoch, n_epoch / (last - t0),
+                    epoch, n_epoch, engine.pairs_per_epoch, progress.rate(n_epoch),
                 )  # fmt: skip
         losses.append(float(loss_sum) / max(n_epoch, 1))
         secs = time.perf_counter() - t0
