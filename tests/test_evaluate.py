@@ -207,7 +207,15 @@ def test_metrics_keys_and_json_types():
         "ndcg_at_10",
         "n_ranking_queries",
     }
+    keys = ("auc_all", "auc_seen", "auc_cold", "pr_auc")
+    with_bounds = [f"{key}{suffix}" for key in keys for suffix in ("", "_dm")]
+    with_bounds += ["recall_at_10", "ndcg_at_10"]
+    expected |= {f"{key}_{end}" for key in with_bounds for end in ("lo", "hi")}
     assert set(m) == expected
+    for key in with_bounds:
+        if m[key] is not None:
+            assert m[f"{key}_lo"] <= m[key] <= m[f"{key}_hi"], key
     # Every pair is seen here, so the cold AUC is undefined (None); everything else is a number.
     assert m["auc_cold"] is None and m["auc_cold_dm"] is None
     assert all(type(v) in (float, int) for k, v in m.items() if not k.startswith("auc_cold"))
+    assert m["auc_cold_lo"] is None and m["auc_cold_dm_hi"] is None

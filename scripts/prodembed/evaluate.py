@@ -22,6 +22,7 @@ import torch
 from scipy.special import expit
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from . import intervals
 from .artifacts import ModelArtifacts
 
 PROTOCOLS = {"uniform": "", "degree_matched": "_dm"}
@@ -162,18 +163,57 @@ def evaluate_model(
     training edges: 0.5 for a model that cannot embed it), ``pr_auc``, ``coverage``,
     ``coverage_pos``, ``coverage_neg``, ``n_pairs``, ``n_seen_pairs``. Ranking metrics from the held-out
     positives (``ranking_metrics``): ``recall_at_{k}``, ``ndcg_at_{k}``, ``n_ranking_queries``.
+    Every AUC, PR-AUC and ranking metric also has its 95% interval as ``<key>_lo``/``<key>_hi``
+    (:mod:`.intervals`).
+    """
+    return evaluate_details(
+        model, val_pairs, val_pairs_dm=val_pairs_dm, train_edges=train_edges, k=k,
+        ranking_sample=ranking_sample, seed=seed, device=device,
+    )[0]  # fmt: skip
+
+
+def evaluate_details(
+    model: ModelArtifacts,
+    val_pairs: pd.DataFrame,
+    *,
+    val_pairs_dm: pd.DataFrame | None = None,
+    train_edges: pd.DataFrame,
+    k: int = 10,
+    ranking_sample: int = 2000,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """``evaluate_model``'s metrics plus what paired tests between models need.
+
+    Returns (metrics, pairs, queries): ``pairs`` has one row per validation pair and protocol
+    (``protocol``, ``label``, ``seen``, ``score``, in the validation files' order), ``queries``
+    one row per ranking query (``query``: the position of its positive pair among the uniform
+    set's positives; ``hit`` and ``dcg``: its expected hit@k and DCG@k).
     """
     index = row_index(model)
     seen, ta, tb = _training(index, train_edges)
     scored = _score_sets(model, index, seen, val_pairs, val_pairs_dm)
     metrics: dict = {}
     for protocol, suffix in PROTOCOLS.items():
-        pair_metrics = _pair_metrics(scored.get(protocol))
-        metrics.update({f"{key}{suffix}": value for key, value in pair_metrics.items()})
+        pair_metrics = _pair_metrics(scored.get(protocol), seed)
+        metrics.update({_protocol_key(key, suffix): value for key, value in pair_metrics.items()})
     positives = scored["uniform"][scored["uniform"]["label"] == 1]
     qa, qb = positives["row_a"].to_numpy(), positives["row_b"].to_numpy()
-    ranking = _ranking(model, qa, qb, ta, tb, k, ranking_sample, seed, device)
-    return {**metrics, **ranking}
+    ranking, queries = _ranking(model, qa, qb, ta, tb, k, ranking_sample, seed, device)
+    pairs = pd.concat(
+        [
+            frame[["label", "seen", "score"]].assign(protocol=protocol)
+            for protocol, frame in scored.items()
+        ],
+        ignore_index=True,
+    )
+    return {**metrics, **ranking}, pairs, queries
+
+
+def _protocol_key(key: str, suffix: str) -> str:
+    """``auc_all`` -> ``auc_all_dm``, and its bound ``auc_all_lo`` -> ``auc_all_dm_lo``."""
+    base, _, end = key.rpartition("_")
+    return f"{base}{suffix}_{end}" if end in ("lo", "hi") else f"{key}{suffix}"
 
 
 def _auc(labels: np.ndarray, scores: np.ndarray, metric) -> float | None:
@@ -187,17 +227,29 @@ def _share(mask: np.ndarray) -> float | None:
     return float(mask.mean()) if len(mask) else None
 
 
-def _pair_metrics(scored: pd.DataFrame | None) -> dict:
+INTERVAL_KEYS = ("auc_all", "auc_seen", "auc_cold", "pr_auc")
+"""Pair metrics that carry a 95% interval (``_lo``/``_hi``)."""
+
+
+def _pair_metrics(scored: pd.DataFrame | None, seed: int = 0) -> dict:
     keys = ("auc_all", "auc_seen", "auc_cold", "pr_auc", "coverage", "coverage_pos", "coverage_neg")
+    bounds = [f"{key}_{end}" for key in INTERVAL_KEYS for end in ("lo", "hi")]
     if scored is None:
-        return {**dict.fromkeys(keys), "n_pairs": None, "n_seen_pairs": None}
+        return {**dict.fromkeys(keys + tuple(bounds)), "n_pairs": None, "n_seen_pairs": None}
     labels, scores = scored["label"].to_numpy(), scored["score"].to_numpy()
     covered, seen = scored["covered"].to_numpy(), scored["seen"].to_numpy()
+    subsets = {"auc_all": slice(None), "auc_seen": seen, "auc_cold": ~seen}
+    metrics = {
+        key: _auc(labels[rows], scores[rows], roc_auc_score) for key, rows in subsets.items()
+    }
+    for key, rows in subsets.items():
+        metrics[f"{key}_lo"], metrics[f"{key}_hi"] = intervals.auc_interval(
+            labels[rows], scores[rows]
+        )
+    metrics["pr_auc"] = _auc(labels, scores, average_precision_score)
+    metrics["pr_auc_lo"], metrics["pr_auc_hi"] = intervals.pr_auc_interval(labels, scores, seed)
     return {
-        "auc_all": _auc(labels, scores, roc_auc_score),
-        "auc_seen": _auc(labels[seen], scores[seen], roc_auc_score),
-        "auc_cold": _auc(labels[~seen], scores[~seen], roc_auc_score),
-        "pr_auc": _auc(labels, scores, average_precision_score),
+        **metrics,
         "coverage": _share(covered),
         "coverage_pos": _share(covered[labels == 1]),
         "coverage_neg": _share(covered[labels == 0]),
@@ -274,20 +326,24 @@ def ranking_metrics(
     index = row_index(model)
     seen, ta, tb = _training(index, train_edges)
     qa, qb, _ = _pair_rows(index, seen, val_pairs[val_pairs["label"] == 1])
-    return _ranking(model, qa, qb, ta, tb, k, ranking_sample, seed, device)
+    return _ranking(model, qa, qb, ta, tb, k, ranking_sample, seed, device)[0]
 
 
-def _ranking(model, qa, qb, ta, tb, k, ranking_sample, seed, device) -> dict:
-    """``ranking_metrics`` on model rows: queries (qa, qb), training edges (ta, tb)."""
+def _ranking(model, qa, qb, ta, tb, k, ranking_sample, seed, device) -> tuple[dict, pd.DataFrame]:
+    """``ranking_metrics`` on model rows (queries (qa, qb), training edges (ta, tb)), plus the
+    per-query values (see ``evaluate_details``)."""
     names = (f"recall_at_{k}", f"ndcg_at_{k}")
-    covered = qa >= 0
-    qa, qb = qa[covered], qb[covered]
-    if len(qa) > ranking_sample:
-        pick = np.sort(np.random.default_rng(seed).choice(len(qa), ranking_sample, replace=False))
-        qa, qb = qa[pick], qb[pick]
+    query = np.flatnonzero(qa >= 0)
+    if len(query) > ranking_sample:
+        pick = np.random.default_rng(seed).choice(len(query), ranking_sample, replace=False)
+        query = query[np.sort(pick)]
+    qa, qb = qa[query], qb[query]
     n_queries = len(qa)
+    hit, dcg = np.zeros(n_queries), np.zeros(n_queries)
+    queries = pd.DataFrame({"query": query, "hit": hit, "dcg": dcg})
     if n_queries == 0:
-        return {**dict.fromkeys(names), "n_ranking_queries": 0}
+        bounds = {f"{name}_{end}": None for name in names for end in ("lo", "hi")}
+        return {**dict.fromkeys(names), **bounds, "n_ranking_queries": 0}, queries
     # Only queries whose held-out item has a vector can score; the rest stay misses.
     scorable = qb >= 0
     qa, qb = qa[scorable], qb[scorable]
@@ -310,12 +366,12 @@ def _ranking(model, qa, qb, ta, tb, k, ranking_sample, seed, device) -> dict:
         threshold = target_score[:, None]
         above[start:stop] = (scores > threshold).sum(1, dtype=torch.int32).cpu().numpy()
         tied[start:stop] = (scores == threshold).sum(1, dtype=torch.int32).cpu().numpy() - 1
-    recall, ndcg = _expected_hits(above, tied, k)
-    return {
-        names[0]: float(recall.sum() / n_queries),
-        names[1]: float(ndcg.sum() / n_queries),
-        "n_ranking_queries": int(n_queries),
-    }
+    hit[scorable], dcg[scorable] = _expected_hits(above, tied, k)
+    queries = pd.DataFrame({"query": query, "hit": hit, "dcg": dcg})
+    metrics = {names[0]: float(hit.mean()), names[1]: float(dcg.mean())}
+    for name, values in zip(names, (hit, dcg), strict=True):
+        metrics[f"{name}_lo"], metrics[f"{name}_hi"] = intervals.mean_interval(values, seed)
+    return {**metrics, "n_ranking_queries": int(n_queries)}, queries
 
 
 def _known_items(ta: np.ndarray, tb: np.ndarray, queries: np.ndarray):
