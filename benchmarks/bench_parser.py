@@ -2,7 +2,7 @@
 
     python benchmarks/bench_parser.py [--lines N] [--threads T] [--repeat R]
 
-Replicates the shared Digital Music sample (real 2014 lines, ~1.5 KB each) to N lines, giving
+Replicates the Digital Music sample (real 2014 lines, ~1.5 KB each) to N lines, giving
 each copy its own asins so that nothing is merged away, and times (a) ``ast.literal_eval`` per
 line, (b) ``parse_literal_lines`` on one core (and its numba translation step alone), and (c)
 ``read_products`` with one and with T workers on a gzip of the same lines (decompression,
@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from prodembed.parse import read_products
 from prodembed.pyliteral import _HEX, parse_literal_lines, translate
 
+# The real sample is not part of the repository: PRODEMBED_SAMPLES names its folder (as for
+# the tests; a relative path is taken from the repository root).
 SAMPLE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "amazon"
+    Path(__file__).resolve().parents[1]
+    / os.environ.get("PRODEMBED_SAMPLES", "PRODEMBED_SAMPLES-is-unset")
     / "meta_Digital_Music_2014_sample.json.gz"
 )
 _ASIN = re.compile(rb"'asin': '")
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if not SAMPLE.is_file():
-        sys.exit(f"shared sample not found: {SAMPLE}")
+        sys.exit(f"sample not found: {SAMPLE} (set PRODEMBED_SAMPLES to the samples' folder)")
 
     lines = replicated_lines(args.lines)
     n = len(lines)

@@ -38,7 +38,7 @@ fetch() {
         --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
         --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any \
         -f .whl/all -d .whl/all $pins || return 1
-    # Keep what the image lacks (its package list: /work/.library/device/KINDS.md); pulp (16
+    # Keep what the GPU image lacks (the lender lists its preinstalled packages); pulp (16
     # MB) only serves snakemake's ilp scheduler, and e2e runs the greedy one.
     local skip=" numpy scipy pyyaml psutil wrapt requests urllib3 certifi charset_normalizer idna
         jinja2 markupsafe packaging platformdirs attrs tabulate typing_extensions pulp "

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import SHARED_AMAZON
+from conftest import amazon_sample
 from prodembed import parse
 from prodembed.parse import (
     PRODUCTS_SCHEMA,
@@ -67,9 +67,7 @@ def write_lines(path: Path, lines: list[str | bytes], compress: bool = False) ->
 
 
 def shared(name: str) -> Path:
-    if not (SHARED_AMAZON / name).is_file():
-        pytest.skip(f"shared Amazon samples not found at {SHARED_AMAZON}")
-    return SHARED_AMAZON / name
+    return amazon_sample(name)
 
 
 @pytest.fixture(scope="module")
@@ -90,12 +88,12 @@ def mag_read():
     return read_products(shared(MAG))
 
 
-def test_literal_exact_on_every_2014_sample_line(shared_amazon, dm_lines):
+def test_literal_exact_on_every_2014_sample_line(amazon_samples, dm_lines):
     lines, expected = dm_lines
     got = parse_literal_lines(lines)
     assert [repr(x) for x in got] == [repr(x) for x in expected]
     assert got == expected
-    assert_exact(sample_lines(shared_amazon, ELEC))
+    assert_exact(sample_lines(amazon_samples, ELEC))
 
 
 TRICKY = [
@@ -172,8 +170,8 @@ def test_literal_exact_on_random_literals():
     assert_exact([repr(value()).encode("utf-8", "surrogatepass") for _ in range(3000)])
 
 
-def test_json_lines_equal_json_loads(shared_amazon):
-    lines = sample_lines(shared_amazon, MAG) + [b'{"n": NaN, "big": 123456789012345678901234}']
+def test_json_lines_equal_json_loads(amazon_samples):
+    lines = sample_lines(amazon_samples, MAG) + [b'{"n": NaN, "big": 123456789012345678901234}']
     data = b"\n".join(lines)
     starts, ends, pos = [], [], 0
     for line in lines:
@@ -219,9 +217,9 @@ def test_2014_sample_normalised(dm_lines, dm_read):
     assert report.fallback_parsed == 0 and report.duplicates_merged == 0
 
 
-def test_2018_sample_normalised_and_merged(shared_amazon, mag_read):
+def test_2018_sample_normalised_and_merged(amazon_samples, mag_read):
     table, report = mag_read
-    recs = [json.loads(line) for line in sample_lines(shared_amazon, MAG)]
+    recs = [json.loads(line) for line in sample_lines(amazon_samples, MAG)]
     order = list(dict.fromkeys(r["asin"] for r in recs))
     assert table.column("asin").to_pylist() == order
     assert (report.lines_read, report.records_kept, report.duplicates_merged) == (3385, 2320, 1065)
@@ -387,10 +385,10 @@ def test_malformed_examples_capped_at_20(tmp_path):
     assert report.malformed_examples[-1]["line"] == 21
 
 
-def test_shared_truncated_sample(shared_amazon, dm_read):
+def test_shared_truncated_sample(amazon_samples, dm_read):
     with pytest.raises(DumpError, match=r"truncated.* 7419 complete records"):
-        read_products(shared_amazon / DM_CUT)
-    table, report = read_products(shared_amazon / DM_CUT, allow_truncated=True)
+        read_products(amazon_samples / DM_CUT)
+    table, report = read_products(amazon_samples / DM_CUT, allow_truncated=True)
     assert report.truncated and report.malformed == 1
     assert report.malformed_examples == [{"line": 7420, "reason": "truncated"}]
     full, _ = dm_read
@@ -469,9 +467,9 @@ def test_only_malformed_records_is_an_error(tmp_path):
 # --- equivalences and output ------------------------------------------------------------------
 
 
-def test_plain_and_gzip_give_identical_tables(shared_amazon, tmp_path, dm_read):
+def test_plain_and_gzip_give_identical_tables(amazon_samples, tmp_path, dm_read):
     plain = tmp_path / "dm.json"
-    plain.write_bytes(gzip.decompress((shared_amazon / DM).read_bytes()))
+    plain.write_bytes(gzip.decompress((amazon_samples / DM).read_bytes()))
     table_gz, report_gz = dm_read
     table_plain, report_plain = read_products(plain)
     assert table_plain.equals(table_gz)
@@ -544,8 +542,8 @@ def test_chunk_boundaries_split_real_duplicates(mag_read):
     assert {**report_two.to_dict(), "seconds": 0} == {**report_one.to_dict(), "seconds": 0}
 
 
-def test_report_is_json_able(shared_amazon):
-    _, report = read_products(shared_amazon / ELEC)
+def test_report_is_json_able(amazon_samples):
+    _, report = read_products(amazon_samples / ELEC)
     data = json.loads(json.dumps(report.to_dict()))
     assert set(data) == {
         "path",
@@ -564,8 +562,8 @@ def test_report_is_json_able(shared_amazon):
     assert data["records_kept"] == 10
 
 
-def test_write_products_round_trip(shared_amazon, tmp_path):
-    table, _ = read_products(shared_amazon / ELEC)
+def test_write_products_round_trip(amazon_samples, tmp_path):
+    table, _ = read_products(amazon_samples / ELEC)
     out = tmp_path / "out" / "products.parquet"
     write_products(table, out)
     assert pq.read_table(out).equals(table)

@@ -1,6 +1,6 @@
 """The seed study's published numbers, as data keyed by this project's model keys.
 
-Source: docs SEED_NOTES.md ("Results it reported"). The study evaluated with uniform negatives
+Source: docs/STUDY.md ("Published results"). The study evaluated with uniform negatives
 and scored cold pairs differently per model, so its "all products" AUCs compare with our
 ``auc_all`` only in protocol, not in cold-start policy; the report shows them side by side for
 that reason, never merged.

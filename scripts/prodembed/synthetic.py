@@ -20,7 +20,7 @@ import numpy as np
 
 from prodembed.runtime import atomic_path
 
-# Sizes are at scale 1.0, where they approximate the real dumps (docs SEED_NOTES.md); the
+# Sizes are at scale 1.0, where they approximate the real dumps (docs/STUDY.md); the
 # preset's own ``scale`` is the small default the whole workflow runs on in minutes.
 PRESETS: dict[str, dict] = {
     "electronics": {
