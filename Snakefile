@@ -17,6 +17,7 @@ include: "rules/graph.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/examples.smk"
 
 
 rule all:
@@ -25,3 +26,4 @@ rule all:
         "results/report.md",
         "results/report.csv",
         all_neighbours(),
+        expand("results/{dataset}/examples.md", dataset=DATASETS),

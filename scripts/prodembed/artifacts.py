@@ -3,11 +3,13 @@
 A model directory holds ``embeddings.npy`` (float32, one row per product), ``index.parquet``
 (the asin of each row), ``bias.npy`` (float32 per row; zeros where the model has none) and
 ``model.json`` (how to score a pair, plus training facts). Scoring reads only these files, so
-every model family is evaluated by the same code.
+every model family is evaluated by the same code. ``vectors.bin`` repeats the vectors in the
+word2vec binary format (asins as words), for tools outside this workflow.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ import pyarrow.parquet as pq
 from .runtime import atomic_path, load_npy, save_npy, write_json
 
 SIMILARITIES = ("cosine", "dot")
+CHUNK_BYTES = 32 << 20  # vectors.bin is written in pieces of about this size
 
 
 @dataclass
@@ -64,6 +67,7 @@ class ModelArtifacts:
             "rows": len(self.asins),
         }
         write_json(directory / "model.json", info)
+        write_word2vec(directory / "vectors.bin", self.asins, self.embeddings)
 
     @classmethod
     def load(cls, directory: str | Path) -> ModelArtifacts:
@@ -80,3 +84,42 @@ class ModelArtifacts:
             global_bias=info.get("global_bias", 0.0),
             info=info,
         )
+
+
+def write_word2vec(path: str | Path, words, vectors: np.ndarray) -> None:
+    """Write ``vectors`` in the word2vec binary format, which gensim and the C tools read.
+
+    A header ``b"<rows> <dim>\\n"``, then per row the UTF-8 word, a space, ``dim`` float32
+    little-endian and a newline. Words end at a space and readers strip leading newlines, so
+    empty words or words with whitespace are refused. Rows of equal word length have a fixed
+    size, so each run of them is written as one structured array (in chunks of bounded size).
+    """
+    words = np.asarray(words, dtype=str)
+    vectors = np.asarray(vectors, dtype="<f4")
+    bad = np.char.str_len(words) == 0
+    for space in (" ", "\t", "\n", "\r", "\v", "\f"):
+        bad |= np.char.find(words, space) >= 0
+    if bad.any():
+        raise ValueError(
+            f"{int(bad.sum())} product ids are empty or contain whitespace, which the word2vec "
+            f"format cannot hold, e.g. {str(words[bad][0])!r}"
+        )
+    encoded = np.char.encode(words, "utf-8")
+    step = max(1, CHUNK_BYTES // (4 * vectors.shape[1] + 16))
+    changes = np.flatnonzero(np.diff(np.char.str_len(encoded))) + 1
+    cuts = [changes, np.arange(0, len(words), step), [len(words)]]
+    bounds = np.unique(np.concatenate(cuts)).tolist()
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(f"{len(words)} {vectors.shape[1]}\n".encode())
+        pieces = itertools.pairwise(bounds)
+        fh.writelines(_records(encoded[a:b], vectors[a:b]).tobytes() for a, b in pieces)
+
+
+def _records(words: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Word, space, vector, newline per row, packed: words all of the same byte length."""
+    width = np.char.str_len(words[0])
+    layout = [("word", f"S{width}"), ("space", "S1"), ("vector", "<f4", vectors.shape[1:])]
+    records = np.empty(len(words), dtype=[*layout, ("newline", "S1")])
+    records["word"], records["space"] = words, b" "
+    records["vector"], records["newline"] = vectors, b"\n"
+    return records
