@@ -19,5 +19,6 @@ emb, has_vector, info = train_gensim(
     lr=hp["lr"],
     seed=run.seed,
     workers=run.threads,
+    curve=run.curve,
 )
 run.save(emb, asins, "cosine", has_vector=has_vector, **info)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from prodembed import evaluate
 from prodembed.artifacts import ModelArtifacts
-from prodembed.evaluate import evaluate_model, ranking_metrics, score_pairs
+from prodembed.evaluate import evaluate_model, ranking_metrics
+from prodembed.scoring import score_pairs
 from scipy.special import expit
 
 

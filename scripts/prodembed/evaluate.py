@@ -1,17 +1,10 @@
 """Score validation pairs and compute metrics with one policy for every model.
 
-Every model is scored from its saved artifacts by the same code (``ModelArtifacts``), so the
-numbers differ only where the models differ.
-
-Cold-start rule: a pair is *covered* when the model has a row for both products. Uncovered pairs
-get the NEUTRAL score, the median of the model's scores over the covered pairs of the same
-evaluation set, which places them in the middle of the model's own ranking: neither rewarded nor
-penalised, and the same rule for every model. The study this project grows from scored such pairs
-with the median in gensim but with untrained vectors (cosine ~ 0) in its PyTorch models; uniform
-negatives touch cold products far more often than positives do, so the low score was rewarded
-and "all products" AUC ranked models partly by that accident. Coverage is reported next to every
-AUC, and "seen" AUCs use only pairs whose two products appear in the training edges (a property
-of the split, not of the model), so nothing is hidden by the imputation.
+Every model is scored from its saved artifacts by the same code (``ModelArtifacts``, pair scores
+and the cold-start rule in :mod:`.scoring`), so the numbers differ only where the models differ.
+Coverage is reported next to every AUC, and "seen" AUCs use only pairs whose two products appear
+in the training edges (a property of the split, not of the model), so nothing is hidden by the
+imputation of uncovered pairs.
 """
 
 from __future__ import annotations
@@ -24,88 +17,24 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from . import intervals
 from .artifacts import ModelArtifacts
-
-PROTOCOLS = {"uniform": "", "degree_matched": "_dm"}
-"""Validation-pair protocols and the suffix of their metric keys."""
-
-PAIR_CHUNK = 1 << 16
-"""Pairs scored at once: bounds the gathered (chunk, dim) float64 copies."""
+from .scoring import PROTOCOLS, codes_of, positions_in, row_index, score_rows
 
 BLOCK_ELEMENTS = 1 << 25
 """Scores held at once when scoring query rows against every product (128 MiB in float32)."""
 
 
-def row_index(model: ModelArtifacts) -> pd.Index:
-    """Hash index asin -> row, built once and queried with ``get_indexer`` (-1: no row)."""
-    index = pd.Index(model.asins)
-    if not index.is_unique:
-        raise ValueError("model index has duplicate asins")
-    return index
-
-
-def _codes(*columns) -> tuple[list[np.ndarray], pd.Index]:
-    """Each column as codes into one index of its distinct asins.
-
-    Pairs and edges name the same products over and over: hashing every string once, then
-    looking up only the distinct ones, is about twice as fast as ``get_indexer`` per column and
-    serves several lookups (model rows, seen products) at once.
-    """
-    values = pd.concat([pd.Series(c) for c in columns], ignore_index=True)
-    codes, uniques = pd.factorize(values)
-    return np.split(codes, np.cumsum([len(c) for c in columns])[:-1]), pd.Index(uniques)
-
-
-def _positions(index: pd.Index, uniques: pd.Index) -> np.ndarray:
-    """Position of each distinct value in ``index`` (-1: absent), plus -1 for missing values."""
-    return np.append(index.get_indexer(uniques), -1)
-
-
-def score_pairs(model: ModelArtifacts, a, b) -> tuple[np.ndarray, np.ndarray]:
-    """Score the pairs ``(a[i], b[i])`` by the model's own similarity.
-
-    Returns ``(scores, covered)``: float64 scores (cosine, or sigmoid of dot + biases) and
-    whether the model has a row for both products. Uncovered pairs get the neutral score (module
-    docstring); when no pair is covered any constant is rank-neutral, and 0 is used.
-    """
-    (ca, cb), uniques = _codes(a, b)
-    rows = _positions(row_index(model), uniques)
-    return _score_rows(model, rows[ca], rows[cb])
-
-
-def _score_rows(model: ModelArtifacts, ra: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, ...]:
-    covered = (ra >= 0) & (rb >= 0)
-    ca, cb = ra[covered], rb[covered]
-    inner = np.empty(len(ca))
-    for start in range(0, len(ca), PAIR_CHUNK):
-        part = slice(start, start + PAIR_CHUNK)
-        ea = model.embeddings[ca[part]].astype(np.float64)
-        eb = model.embeddings[cb[part]].astype(np.float64)
-        dot = np.einsum("ij,ij->i", ea, eb)
-        if model.similarity == "cosine":
-            norms = np.linalg.norm(ea, axis=1) * np.linalg.norm(eb, axis=1)
-            # A zero vector has no direction: similarity 0 rather than NaN.
-            dot = np.divide(dot, norms, out=np.zeros_like(dot), where=norms > 0)
-        inner[part] = dot
-    if model.similarity == "dot":
-        bias = model.bias.astype(np.float64)
-        inner = expit(inner + bias[ca] + bias[cb] + model.global_bias)
-    scores = np.full(len(ra), np.median(inner) if len(inner) else 0.0)
-    scores[covered] = inner
-    return scores, covered
-
-
 def _training(index: pd.Index, train_edges: pd.DataFrame) -> tuple[pd.Index, np.ndarray, ...]:
     """Seen products (those with training edges) and the model rows of both ends of each edge."""
-    (ca, cb), seen = _codes(train_edges["a"], train_edges["b"])
-    rows = _positions(index, seen)
+    (ca, cb), seen = codes_of(train_edges["a"], train_edges["b"])
+    rows = positions_in(index, seen)
     return seen, rows[ca], rows[cb]
 
 
 def _pair_rows(index: pd.Index, seen: pd.Index, pairs: pd.DataFrame) -> tuple[np.ndarray, ...]:
     """Model rows of both products of each pair, and whether both are seen in training."""
-    (ca, cb), uniques = _codes(pairs["a"], pairs["b"])
-    rows = _positions(index, uniques)
-    known = _positions(seen, uniques) >= 0
+    (ca, cb), uniques = codes_of(pairs["a"], pairs["b"])
+    rows = positions_in(index, uniques)
+    known = positions_in(seen, uniques) >= 0
     return rows[ca], rows[cb], known[ca] & known[cb]
 
 
@@ -131,7 +60,7 @@ def _score_sets(model, index, seen, val_pairs, val_pairs_dm) -> dict[str, pd.Dat
         if pairs is None:
             continue
         ra, rb, is_seen = _pair_rows(index, seen, pairs)
-        scores, covered = _score_rows(model, ra, rb)
+        scores, covered = score_rows(model, ra, rb)
         scored[protocol] = pd.DataFrame(
             {
                 "label": pairs["label"].to_numpy(dtype=np.int8),

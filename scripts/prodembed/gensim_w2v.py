@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from .artifacts import ModelArtifacts
+from .curves import LearningCurve
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +28,21 @@ def write_corpus(walks: np.ndarray, path: Path, chunk: int = 100_000) -> None:
             block = walks[start : start + chunk].astype(str)
             fh.write("\n".join(" ".join(row) for row in block))
             fh.write("\n")
+
+
+def expected_pairs(walks: np.ndarray, window: int) -> float:
+    """(center, context) pairs per epoch with word2vec's window drawn from 1..window."""
+    length = walks.shape[1]
+    window = min(window, length - 1)
+    return float(
+        sum(2 * len(walks) * (length - d) * (window - d + 1) / window for d in range(1, window + 1))
+    )
+
+
+def _snapshot(wv, rows: np.ndarray) -> ModelArtifacts:
+    """The live vectors of node ids ``rows`` (every walked node is in the vocabulary)."""
+    found = pd.Index(wv.index_to_key).get_indexer(np.asarray(rows).astype(str))
+    return ModelArtifacts(wv.vectors[found], rows, "cosine")
 
 
 def train_gensim(
@@ -38,10 +58,20 @@ def train_gensim(
     sample: float = 1e-3,
     seed: int = 0,
     workers: int = 1,
+    curve: LearningCurve | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Return (embeddings (n_nodes, dim), has_vector mask, info)."""
+    """Return (embeddings (n_nodes, dim), has_vector mask, info).
+
+    ``curve`` gets a point at each epoch's end (gensim offers no hook inside an epoch and no
+    per-pair loss in ``corpus_file`` mode, so the points carry no loss); x is the expected
+    (center, context) pairs per epoch before subsampling, as the pair trainers count them.
+    """
     from gensim.models import Word2Vec
     from gensim.models.callbacks import CallbackAny2Vec
+
+    per_epoch = expected_pairs(walks, window)
+    if curve is not None:
+        curve.begin(epochs * per_epoch, "pairs")
 
     class EpochLogger(CallbackAny2Vec):
         def __init__(self) -> None:
@@ -50,6 +80,9 @@ def train_gensim(
         def on_epoch_end(self, model) -> None:
             self.epoch += 1
             log.info("gensim epoch %d/%d done", self.epoch, epochs)
+            if curve is not None:
+                snapshot = partial(_snapshot, model.wv)
+                curve.record(self.epoch * per_epoch, self.epoch, None, snapshot, epoch_end=True)
 
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "walks.txt"

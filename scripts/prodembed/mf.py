@@ -38,6 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .curves import LearningCurve, table_snapshot
 from .pairs import epoch_seed
 
 log = logging.getLogger(__name__)
@@ -79,10 +80,12 @@ def train_mf(
     batch_size: int | None = None,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    curve: LearningCurve | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, float, dict]:
     """Train MF with BCE on edges (label 1) and uniform random node pairs (label 0).
 
     ``use_weights`` multiplies each edge's loss by its weight (the study ignored weights).
+    ``curve`` records learning-curve points (x: edges seen) as training goes.
     Returns (embeddings, bias per node or None, global bias, info); ``info`` holds ``loss``
     (summed BCE per edge, per epoch), ``edges_per_s`` and ``seconds``.
     """
@@ -108,6 +111,9 @@ def train_mf(
     grads = [_SparseRowsGrad(p) for p in params[:2]]
     opt = torch.optim.Adam(params, lr=lr, fused=True)
     losses = []
+    snapshot = table_snapshot("dot", emb, node_bias if bias else None, glob if bias else None)
+    if curve is not None:
+        curve.begin(epochs * len(a), "edges")
     start = time.perf_counter()
     for epoch in range(epochs):
         t0 = time.perf_counter()
@@ -142,7 +148,13 @@ def train_mf(
             for grad in grads:
                 grad.clear(rows)
             loss_sum += bce.detach() * len(per_pair)
+            done = epoch * len(a) + s + n_pos
+            if curve is not None and curve.due(done):
+                mean = float(loss_sum) / (s + n_pos)
+                curve.record(done, done / max(len(a), 1), mean, snapshot)
         losses.append(float(loss_sum) / max(len(a), 1))
+        if curve is not None:
+            curve.record((epoch + 1) * len(a), epoch + 1, losses[-1], snapshot, epoch_end=True)
         secs = time.perf_counter() - t0
         log.info(
             "epoch %d: loss %.4f, %d edges, %.0f edges/s, %.1f s",
