@@ -7,7 +7,7 @@ from prodembed.training import TrainingRun, load_walks, node_asins
 log = setup_logging(snakemake.log[0])
 run = TrainingRun(snakemake)
 asins = node_asins(snakemake.input.nodes)
-p, hp = run.params, run.params["gensim"]
+p = run.params
 emb, has_vector, info = train_gensim(
     load_walks(snakemake.input.walks, len(asins)),
     len(asins),
@@ -15,8 +15,7 @@ emb, has_vector, info = train_gensim(
     window=p["window"],
     negatives=p["negatives"],
     epochs=p["epochs"],
-    sg=hp["sg"],
-    lr=hp["lr"],
+    **p["gensim"],
     seed=run.seed,
     workers=run.threads,
     curve=run.curve,
