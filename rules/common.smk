@@ -3,8 +3,12 @@
 import re
 from pathlib import Path
 
-DATASETS = list(config["datasets"])
+# Datasets to build: every one in the config unless it says `enabled: false` (a preset for
+# the real dumps turns the default synthetic ones off that way).
+DATASETS = [name for name, ds in config["datasets"].items() if ds.get("enabled", True)]
 MODELS = list(config["models"])
+# Training replicates: the same data and walks, a seed derived per replicate (training.py).
+REPLICATES = list(range(config.get("replicates", 1)))
 WALKERS = ["deepwalk", "node2vec"]
 
 # Which walks each walk-based model trains on; the others train on the edges.
@@ -15,7 +19,14 @@ WALKER_OF = {
     "torch_w2v_side_info": "deepwalk",
     "mf_sequences": "deepwalk",
 }
-MODEL_FILES = ["embeddings.npy", "bias.npy", "index.parquet", "model.json"]
+MODEL_FILES = [
+    "embeddings.npy",
+    "bias.npy",
+    "index.parquet",
+    "model.json",
+    "curves.parquet",
+    "vectors.bin",
+]
 
 
 def alternatives(names):
@@ -40,6 +51,7 @@ wildcard_constraints:
     dataset=alternatives(DATASETS),
     model=alternatives(MODELS),
     walker=alternatives(WALKERS),
+    replicate=alternatives([str(r) for r in REPLICATES]),
 
 
 def raw_dump(wildcards):
@@ -49,26 +61,32 @@ def raw_dump(wildcards):
     return f"results/{wildcards.dataset}/raw/meta.json.gz"
 
 
-def model_files(dataset, model):
-    return [f"results/{dataset}/models/{model}/{name}" for name in MODEL_FILES]
-
-
 def walks_for(wildcards):
     return f"results/{wildcards.dataset}/walks/{WALKER_OF[wildcards.model]}.npy"
 
 
-def all_metrics():
+def all_replicates(name):
+    """``name`` in the folder of every dataset x model x replicate."""
     return expand(
-        "results/{dataset}/models/{model}/metrics.json", dataset=DATASETS, model=MODELS
+        f"results/{{dataset}}/models/{{model}}/rep{{replicate}}/{name}",
+        dataset=DATASETS,
+        model=MODELS,
+        replicate=REPLICATES,
+    )
+
+
+def first_replicates(name, dataset=None):
+    """``name`` of replicate 0 of every model (of ``dataset``, or of every dataset)."""
+    return expand(
+        f"results/{{dataset}}/models/{{model}}/rep0/{name}",
+        dataset=[dataset] if dataset else DATASETS,
+        model=MODELS,
     )
 
 
 def all_neighbours():
-    return expand(
-        "results/{dataset}/models/{model}/neighbours.parquet",
-        dataset=DATASETS,
-        model=MODELS,
-    )
+    """Neighbour lists (and their index) are served from replicate 0 only."""
+    return first_replicates("neighbours.parquet")
 
 
 def models_of(family):
@@ -77,6 +95,6 @@ def models_of(family):
 
 # The files of a trained model (see scripts/prodembed/artifacts.py).
 MODEL_OUTPUT = {
-    Path(name).stem: f"results/{{dataset}}/models/{{model}}/{name}"
+    Path(name).stem: f"results/{{dataset}}/models/{{model}}/rep{{replicate}}/{name}"
     for name in MODEL_FILES
 }

@@ -1,9 +1,12 @@
-"""The dataset x model matrix beside the study's published numbers (DESIGN.md section 3, step 8)."""
+"""The dataset x model matrix beside the study's published numbers (docs/DESIGN.md, Data flow, stage 9)."""
 
 
 rule report:
     input:
-        all_metrics(),
+        metrics=all_replicates("metrics.json"),
+        pairs=all_replicates("scores.parquet"),
+        queries=all_replicates("queries.parquet"),
+        curves=first_replicates("curves.parquet"),
     output:
         md="results/report.md",
         csv="results/report.csv",
@@ -18,7 +21,7 @@ rule report:
     conda:
         "../envs/evaluate.yaml"
     params:
-        datasets=config["datasets"],
+        datasets={name: config["datasets"][name] for name in DATASETS},
         models=MODELS,
         k=config["evaluate"]["k"],
     script:

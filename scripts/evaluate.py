@@ -4,9 +4,9 @@ from pathlib import Path
 
 from prodembed.artifacts import ModelArtifacts
 from prodembed.device import job_device
-from prodembed.evaluate import evaluate_model, score_protocols
-from prodembed.plots import plot_pr_threshold, plot_roc
-from prodembed.runtime import read_parquet, setup_logging, write_json
+from prodembed.evaluate import evaluate_details, score_protocols
+from prodembed.plots import plot_curve, plot_pr_threshold, plot_roc
+from prodembed.runtime import read_parquet, setup_logging, write_json, write_parquet
 
 log = setup_logging(snakemake.log[0])
 device = job_device(snakemake)
@@ -15,7 +15,7 @@ model = ModelArtifacts.load(Path(snakemake.input.model).parent)
 val = read_parquet(snakemake.input.val)
 val_dm = read_parquet(snakemake.input.val_dm)
 train = read_parquet(snakemake.input.train)
-metrics = evaluate_model(
+metrics, pairs, queries = evaluate_details(
     model,
     val,
     val_pairs_dm=val_dm,
@@ -26,13 +26,20 @@ metrics = evaluate_model(
     device=device,
 )
 dataset, name = snakemake.wildcards.dataset, snakemake.wildcards.model
+replicate = int(snakemake.wildcards.replicate)
+facts = ("train_seconds", "curve_seconds", "peak_rss_mb", "device", "threads", "seed")
 metrics.update(
     dataset=dataset,
     model=name,
-    **{key: model.info.get(key) for key in ("train_seconds", "peak_rss_mb", "device")},
+    replicate=replicate,
+    **{key: model.info.get(key) for key in facts},
 )
 scored = score_protocols(model, val, val_dm, train)
-plot_roc(scored, snakemake.output.roc, f"{dataset} / {name}")
-plot_pr_threshold(scored, snakemake.output.pr, f"{dataset} / {name}")
+title = f"{dataset} / {name}" + (f" / replicate {replicate}" if replicate else "")
+plot_roc(scored, snakemake.output.roc, title)
+plot_pr_threshold(scored, snakemake.output.pr, title)
+plot_curve(read_parquet(snakemake.input.curves), snakemake.output.curve, title)
+write_parquet(pairs, snakemake.output.pairs)
+write_parquet(queries, snakemake.output.queries)
 write_json(snakemake.output.metrics, metrics)
 log.info("metrics: %s", metrics)

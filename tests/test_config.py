@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,19 @@ def test_default_config_sets_only_schema_keys():
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     for family in FAMILIES:
         assert set(config["train"].get(family, {})) <= set(schema_block(family)["properties"])
+
+
+@pytest.mark.parametrize("preset", sorted((ROOT / "presets").glob("*.yaml")), ids=lambda p: p.stem)
+def test_presets_replace_the_synthetic_datasets_and_dry_run(preset, tmp_path):
+    """Each preset validates, turns the synthetic defaults off and plans a download per dump."""
+    from workflow import deploy, snakemake
+
+    workdir = deploy(tmp_path, yaml.safe_load((ROOT / "config.yaml").read_text()))
+    (workdir / "presets").mkdir()
+    (workdir / "presets" / preset.name).write_text(preset.read_text())
+    plan = snakemake(workdir, "-n", "--configfile", f"presets/{preset.name}").stdout
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", plan, re.MULTILINE))
+    real = [n for n, d in yaml.safe_load(preset.read_text())["datasets"].items() if "source" in d]
+    assert jobs.get("download_raw") == str(len(real)) and "synthesize_raw" not in jobs
+    for name in real:
+        assert f"results/{name}/raw/meta.json.gz" in plan

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from prodembed import plots, seed_study
+from prodembed.comparison import RunDetails
 from prodembed.report import build_report, report_table
+from sklearn.metrics import roc_auc_score
 
 LABELS = np.array([1, 0, 1, 1, 0])
 
@@ -135,7 +137,7 @@ def test_report_rows_columns_and_study_numbers(tmp_path):
         assert text in md
     assert "Degree-matched negatives" in md and "Uniform negatives" in md
     assert "0.9327" in md  # the EGES reference beside Electronics
-    assert "![AUC per model and dataset](report_plots/auc_by_model.png)" in md
+    assert "![AUC per model and dataset (bars: 95% interval)](report_plots/auc_by_model.png)" in md
     assert (out / "report_plots" / "auc_by_model.png").is_file()
     assert (out / "report_plots" / "time_vs_auc.png").is_file()
 
@@ -144,11 +146,56 @@ def test_report_ranks_by_degree_matched_seen_auc(tmp_path):
     md = (write(tmp_path, fake_metrics()) / "report.md").read_text()
     electronics = md.split("## electronics")[1].split("## books")[0]
     assert electronics.index("| 1 | `gensim_w2v`") < electronics.index("| 2 | `degree`")
-    assert "Ranked by degree-matched seen-only AUC: `gensim_w2v` (0.7600) > `degree`" in md
+    # Without per-pair details no paired test is possible: an order, not a verdict.
+    assert "Ranked by degree-matched seen-only AUC: `gensim_w2v` (0.7600), `degree`" in md
     assert (
         "Cold pairs (a product without training edges) are 10.0% of the degree-matched pairs; "
         "best AUC on them: `gensim_w2v` (0.8100)" in electronics
     )
+
+
+def details_of(scores: np.ndarray, labels: np.ndarray, hits: np.ndarray) -> RunDetails:
+    pairs = pd.DataFrame(
+        {"protocol": "degree_matched", "label": labels, "seen": True, "score": scores}
+    )
+    queries = pd.DataFrame({"query": np.arange(len(hits)), "hit": hits, "dcg": hits / 2})
+    return RunDetails(pairs, queries)
+
+
+def ranked_cells(names_scores, labels, replicates=1):
+    """Metrics and paired details for models given their per-pair scores per replicate."""
+    metrics, details = [], {}
+    for name, runs in names_scores.items():
+        for r, scores in enumerate(runs[:replicates]):
+            auc = roc_auc_score(labels, scores)
+            metrics.append({"dataset": "electronics", "model": name, "replicate": r,
+                            "auc_seen_dm": auc, "auc_seen_dm_lo": auc - 0.01,
+                            "auc_seen_dm_hi": auc + 0.01})  # fmt: skip
+            hits = (scores[labels == 1] > 0.5).astype(float)
+            details.setdefault(("electronics", name), []).append(details_of(scores, labels, hits))
+    return metrics, details
+
+
+def test_report_writes_tie_for_a_difference_inside_the_noise(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = np.repeat([1, 0], 500)
+    base = rng.normal(size=1000) + labels
+    noise = [rng.normal(size=1000) for _ in range(3)]
+    runs = {
+        "torch_w2v": [base + 0.05 * n for n in noise],
+        "node2vec": [base + 0.05 * n[::-1] for n in noise],  # the same model, other noise
+        "degree": [rng.normal(size=1000) + 0.3 * labels for _ in noise],  # clearly worse
+    }
+    metrics, details = ranked_cells(runs, labels, replicates=3)
+    out = tmp_path / "ties"
+    build_report(metrics, out / "r.md", out / "r.csv", out / "p", {}, details=details)
+    md = (out / "r.md").read_text()
+    line = next(x for x in md.splitlines() if x.startswith("- Ranked by degree-matched"))
+    assert " = (p " in line and line.count(" > ") == 1
+    assert line.index(" > ") > line.index(" = (p ")  # the tie on top, then the clear gap
+    assert "| 1= |" in md and "| 3 | `degree`" in md
+    csv = pd.read_csv(out / "r.csv").set_index("model")
+    assert (csv["n_replicates"] == 3).all() and csv["auc_seen_dm_sd"].notna().all()
 
 
 def test_report_is_deterministic(tmp_path):

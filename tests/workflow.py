@@ -29,7 +29,7 @@ TINY_TRAIN = {
 def tiny_config(datasets: dict, models: list[str], **extra) -> dict:
     base = yaml.safe_load((ROOT / "config.yaml").read_text())
     base.update(datasets=datasets, models=models, train=TINY_TRAIN)
-    base["evaluate"] = {"k": 10, "ranking_sample": 500}
+    base["evaluate"] = {"k": 10, "ranking_sample": 500, "curve_pairs": 1000}
     base.update(extra)
     return base
 

@@ -105,6 +105,7 @@ def plot_auc_bars(table: pd.DataFrame, path) -> Path:
     """Grouped bars of seen-only (degree-matched, uniform) and all-pairs AUC per model and dataset.
 
     ``table`` has one row per dataset x model (the report's table); missing values draw no bar.
+    Error bars: the 95% interval (``<column>_lo``/``_hi``) where the table has one.
     """
     datasets = list(dict.fromkeys(table["dataset"]))
     fig = Figure(figsize=(max(6, 1.2 * table["model"].nunique() * len(datasets)), 4.5))
@@ -118,6 +119,8 @@ def plot_auc_bars(table: pd.DataFrame, path) -> Path:
         for j, (column, label) in enumerate(AUC_BARS.items()):
             offset = (j - (len(AUC_BARS) - 1) / 2) * width
             ax.bar(x + offset, rows[column].astype(float), width, label=label)
+            if f"{column}_lo" in rows:
+                _error_bars(ax, x + offset, rows, column)
         ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
         ax.set_xticks(x, rows["model"], rotation=35, ha="right", fontsize="small")
         ax.set(ylim=(bottom, 1.0), title=dataset, ylabel="AUC-ROC" if i == 0 else None)
@@ -127,8 +130,56 @@ def plot_auc_bars(table: pd.DataFrame, path) -> Path:
     return save_figure(fig, path)
 
 
+def _error_bars(ax, x, rows: pd.DataFrame, column: str) -> None:
+    value = rows[column].to_numpy(dtype=float)
+    lo, hi = rows[f"{column}_lo"].to_numpy(dtype=float), rows[f"{column}_hi"].to_numpy(dtype=float)
+    yerr = np.vstack([value - lo, hi - value])
+    ok = np.isfinite(yerr).all(axis=0) & np.isfinite(value)
+    ax.errorbar(x[ok], value[ok], yerr=yerr[:, ok], fmt="none", ecolor="black", lw=0.8, capsize=2)
+
+
+def plot_curve(curve: pd.DataFrame, path, title: str) -> Path:
+    """Seen-pair AUC (both protocols) and the loss against positives seen; epoch ends dotted."""
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    for column, label in (("auc_seen_dm", "degree-matched"), ("auc_seen", "uniform")):
+        ax.plot(curve["step"], curve[column], marker=".", label=f"seen AUC, {label}")
+    for step in curve.loc[curve["epoch_end"], "step"]:
+        ax.axvline(step, color="grey", linestyle=":", linewidth=0.8)
+    unit = curve["unit"].iloc[0] if len(curve) else "pairs"
+    ax.set(xlabel=f"positive {unit} seen", ylabel="seen-pair AUC-ROC", title=title)
+    if curve["loss"].notna().any():
+        twin = ax.twinx()
+        twin.plot(curve["step"], curve["loss"], color="C3", linestyle="--", label="loss")
+        twin.set_ylabel("training loss (mean per positive, this epoch so far)")
+        twin.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="lower center", fontsize="small")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_curves_overlay(curves: dict[str, pd.DataFrame], path, title: str) -> Path:
+    """Every model's degree-matched seen-pair AUC on one log x axis of positives seen."""
+    fig = Figure(figsize=(8, 5))
+    ax = fig.add_subplot()
+    for model, curve in curves.items():
+        steps = curve["step"].to_numpy(dtype=float)
+        keep = steps > 0  # the untrained baseline has one point at 0
+        if keep.any():
+            ax.plot(steps[keep], curve["auc_seen_dm"][keep], marker=".", label=model)
+    ax.set_xscale("log")
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    ax.set(xlabel="positive examples seen (walk pairs; edges for MF)", ylabel="seen AUC, dm")
+    ax.set_title(title)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
 def plot_time_vs_auc(table: pd.DataFrame, path) -> Path:
-    """Training minutes (log scale) against seen-only AUC under both protocols, per model."""
+    """Training minutes (log scale) against seen-only AUC under both protocols, per model, with
+    each AUC's 95% interval where the table has one."""
     fig = Figure(figsize=(7, 5))
     ax = fig.add_subplot()
     # Near-instant models (the degree baseline) would sit at log(0): draw them at one second.
@@ -148,6 +199,8 @@ def plot_time_vs_auc(table: pd.DataFrame, path) -> Path:
                 color=colour,
                 label=f"{dataset}, {protocol}",
             )
+            if f"{column}_lo" in table:
+                _error_bars(ax, minutes[rows], table[rows], column)
         for x, y, model in zip(minutes, auc, table["model"], strict=True):
             if np.isfinite(x) and np.isfinite(y):
                 ax.annotate(

@@ -1,7 +1,7 @@
 """The dataset x model comparison: ``report.csv`` (every number) and ``report.md`` (to read).
 
 The markdown puts the seed study's published numbers beside ours, but in their own columns:
-they come from another cold-start policy (SEED_NOTES.md), so merging them would mislead.
+they come from another cold-start policy (docs/STUDY.md), so merging them would mislead.
 Output depends only on the inputs (no timestamps, fixed ordering), so reruns diff cleanly.
 """
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import plots, seed_study
+from .comparison import RunDetails, ranking_with_ties
 from .runtime import atomic_path
 
 MODEL_ORDER = (
@@ -51,7 +52,14 @@ DEFINITIONS = (
     "- *recall@{k}* / *NDCG@{k}*: for a sample of held-out edges (a, b), the rank of b among all "
     "products the model embeds by similarity to a, excluding a's training neighbours.\n"
     "- *study* columns: the seed study's published numbers (real 2014 dumps, uniform negatives, "
-    "cold pairs scored differently per model); comparable to ours in protocol only."
+    "cold pairs scored differently per model); comparable to ours in protocol only.\n"
+    "- *[lo, hi]*: the 95% interval from the validation data of one run (DeLong for AUCs, a "
+    "seeded bootstrap for PR-AUC, recall and NDCG); *sd*: the standard deviation across training "
+    "replicates (different seeds, same data), shown when there are several.\n"
+    "- *Ranks and ties*: neighbouring models in a ranking are compared by a paired test on the "
+    "same pairs or queries (paired DeLong for AUC, per-query differences for recall/NDCG), "
+    "whose variance adds the replicates' spread; `=` and a shared rank mean the difference is "
+    "not significant at 5%, `>` that it is."
 )
 
 
@@ -74,10 +82,31 @@ def _study_datasets(datasets, meta: dict) -> dict[str, str | None]:
     }
 
 
+INTERVAL_METRICS = [
+    *(
+        f"{key}{suffix}"
+        for key in ("auc_all", "auc_seen", "auc_cold", "pr_auc")
+        for suffix in ("", "_dm")
+    ),
+]
+"""Pair metrics with a within-run 95% interval; the ranking metrics add recall/NDCG@k."""
+
+
+def _interval_metrics(k: int) -> list[str]:
+    return [*INTERVAL_METRICS, f"recall_at_{k}", f"ndcg_at_{k}"]
+
+
 def report_table(metrics: list[dict], meta: dict | None = None, *, k: int = 10) -> pd.DataFrame:
-    """One row per dataset x model with our metrics and the study's published cell."""
+    """One row per dataset x model with our metrics and the study's published cell.
+
+    Several replicates of a cell (``replicate`` key) are averaged: each metric is the mean over
+    replicates, ``<metric>_lo``/``_hi`` the mean within-run 95% interval, ``<metric>_sd`` the
+    standard deviation across replicates (empty with one), ``n_replicates`` their number.
+    """
     ranking = [f"recall_at_{k}", f"ndcg_at_{k}"]
     counts = ["n_pairs", "n_seen_pairs", "n_pairs_dm", "n_seen_pairs_dm", "n_ranking_queries"]
+    with_interval = _interval_metrics(k)
+    bounds = [f"{m}_{end}" for m in with_interval for end in ("lo", "hi", "sd")]
     numeric = [
         "auc_all",
         "auc_seen",
@@ -91,23 +120,25 @@ def report_table(metrics: list[dict], meta: dict | None = None, *, k: int = 10) 
         "pr_auc",
         "pr_auc_dm",
         *ranking,
+        *bounds,
         *counts,
+        "n_replicates",
         "train_minutes",
         "train_seconds",
+        "curve_seconds",
         "peak_rss_mb",
     ]
     study_cols = ["study_dataset", "study_auc_all", "study_auc_seen", "study_minutes", "study_note"]
     columns = ["dataset", "model", *numeric, "device", *study_cols]
     study_of = _study_datasets({m["dataset"] for m in metrics}, meta or {})
     rows = []
-    for m in metrics:
-        row = {col: m.get(col) for col in columns}
-        seconds = m.get("train_seconds")
+    for (dataset, model), cells in _replicates(metrics).items():
+        row = _mean_row(cells, numeric, with_interval)
+        row.update(dataset=dataset, model=model, device=cells[0].get("device"))
+        seconds = row.get("train_seconds")
         row["train_minutes"] = None if seconds is None else seconds / 60.0
-        study = study_of[m["dataset"]]
-        cell = seed_study.study_result(study, m["model"]) or seed_study.StudyResult(
-            None, None, None
-        )
+        study = study_of[dataset]
+        cell = seed_study.study_result(study, model) or seed_study.StudyResult(None, None, None)
         row.update(
             study_dataset=study,
             study_auc_all=cell.auc_all,
@@ -118,7 +149,7 @@ def report_table(metrics: list[dict], meta: dict | None = None, *, k: int = 10) 
         rows.append(row)
     table = pd.DataFrame(rows, columns=columns)
     for col in [*numeric, "study_auc_all", "study_auc_seen", "study_minutes"]:
-        kind = "Int64" if col in counts else float
+        kind = "Int64" if col in counts or col == "n_replicates" else float
         table[col] = pd.to_numeric(table[col], errors="coerce").astype(kind)
     datasets = list(dict.fromkeys([*(meta or {}).get("datasets", []), *sorted(study_of)]))
     order = sorted(
@@ -126,6 +157,26 @@ def report_table(metrics: list[dict], meta: dict | None = None, *, k: int = 10) 
         key=lambda i: (datasets.index(table.at[i, "dataset"]), _order_key(table.at[i, "model"])),
     )
     return table.loc[order].reset_index(drop=True)
+
+
+def _replicates(metrics: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    """Cells grouped by (dataset, model), replicates in order."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for m in sorted(metrics, key=lambda m: m.get("replicate") or 0):
+        groups.setdefault((m["dataset"], m["model"]), []).append(m)
+    return groups
+
+
+def _mean_row(cells: list[dict], numeric: list[str], with_interval: list[str]) -> dict:
+    """Means over replicates (missing values skipped), and each interval metric's spread."""
+    frame = pd.DataFrame(cells).reindex(columns=numeric)
+    frame = frame.apply(pd.to_numeric, errors="coerce")
+    row = {col: frame[col].mean() if frame[col].notna().any() else None for col in numeric}
+    for col in with_interval:
+        values = frame[col].dropna()
+        row[f"{col}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else None
+    row["n_replicates"] = len(cells)
+    return row
 
 
 def _fmt(value, spec: str = ".4f") -> str:
@@ -153,7 +204,30 @@ def _study_cell(row) -> str:
     return _fmt(row["study_auc_all"])
 
 
-def _dataset_section(ds: str, rows: pd.DataFrame, info: dict, k: int) -> list[str]:
+def _ranks(ties: list[tuple[bool | None, float | None]]) -> list[str]:
+    """Competition ranks where a model tied with the one above shares its rank ("2=")."""
+    ranks, shared = [1], [False]
+    for position, (tied, _) in enumerate(ties, start=2):
+        ranks.append(ranks[-1] if tied else position)
+        shared.append(bool(tied))
+    shared = [s or (i + 1 < len(shared) and shared[i + 1]) for i, s in enumerate(shared)]
+    return [f"{r}=" if tie else str(r) for r, tie in zip(ranks, shared, strict=True)]
+
+
+def _with_interval(row, column: str) -> str:
+    """``value [lo, hi]``, plus ``sd`` across replicates where there are several."""
+    text = _fmt(row[column])
+    if text == MISSING or pd.isna(row.get(f"{column}_lo")):
+        return text
+    text += f" [{row[f'{column}_lo']:.4f}, {row[f'{column}_hi']:.4f}]"
+    if not pd.isna(row.get(f"{column}_sd")):
+        text += f" sd {row[f'{column}_sd']:.4f}"
+    return text
+
+
+def _dataset_section(
+    ds: str, rows: pd.DataFrame, info: dict, k: int, details: dict[str, list[RunDetails]]
+) -> list[str]:
     recall, ndcg = f"recall_at_{k}", f"ndcg_at_{k}"
     study = rows["study_dataset"].iloc[0]
     study = None if pd.isna(study) else study
@@ -191,18 +265,19 @@ def _dataset_section(ds: str, rows: pd.DataFrame, info: dict, k: int) -> list[st
     ]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     ranked = _ranked(rows, ["auc_seen_dm", recall])
-    for position, (_, r) in enumerate(ranked.iterrows(), start=1):
+    ties = ranking_with_ties(list(ranked["model"]), "auc_seen_dm", details)
+    for rank, (_, r) in zip(_ranks(ties), ranked.iterrows(), strict=True):
         cells = [
-            str(position),
+            rank,
             f"`{r['model']}`",
-            _fmt(r["auc_seen_dm"]),
+            _with_interval(r, "auc_seen_dm"),
             _fmt(r["auc_all_dm"]),
             _fmt(r["auc_cold_dm"]),
             _fmt(r["auc_seen"]),
             _fmt(r["auc_all"]),
             _fmt(r["pr_auc"]),
             _fmt(r["coverage"], ".1%"),
-            _fmt(r[recall]),
+            _with_interval(r, recall),
             _fmt(r[ndcg]),
             _fmt(r["train_minutes"], ".2f"),
             _fmt(r["peak_rss_mb"], ".0f"),
@@ -213,8 +288,10 @@ def _dataset_section(ds: str, rows: pd.DataFrame, info: dict, k: int) -> list[st
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(_ranking_line("degree-matched seen-only AUC", ranked, "auc_seen_dm"))
-    lines.append(_ranking_line(f"recall@{k}", _ranked(rows, [recall, "auc_seen_dm"]), recall))
+    lines.append(_ranking_line("degree-matched seen-only AUC", ranked, "auc_seen_dm", ties))
+    by_recall = _ranked(rows, [recall, "auc_seen_dm"])
+    recall_ties = ranking_with_ties(list(by_recall["model"]), recall, details)
+    lines.append(_ranking_line(f"recall@{k}", by_recall, recall, recall_ties))
     coverage = rows.dropna(subset=["coverage"]).sort_values("coverage", kind="stable")
     if len(coverage):
         low, high = coverage.iloc[0], coverage.iloc[-1]
@@ -262,16 +339,33 @@ def _fact(value) -> str:
     return str(value)
 
 
-def _ranking_line(name: str, ranked: pd.DataFrame, column: str) -> str:
-    scored = ranked.dropna(subset=[column])
-    if not len(scored):
+def _ranking_line(name: str, ranked: pd.DataFrame, column: str, ties) -> str:
+    """Models best first, ``>`` between significantly different neighbours, ``=`` for a tie,
+    ``,`` where no paired test was possible."""
+    scored = [
+        (r, tie) for (_, r), tie in zip(ranked.iterrows(), [(None, None), *ties], strict=True)
+    ]
+    scored = [(r, tie) for r, tie in scored if not pd.isna(r[column])]
+    if not scored:
         return f"- Ranked by {name}: {MISSING} (not measured)."
-    order = " > ".join(f"`{r['model']}` ({r[column]:.4f})" for _, r in scored.iterrows())
-    return f"- Ranked by {name}: {order}."
+    parts = []
+    for i, (r, (tied, p)) in enumerate(scored):
+        if i:
+            parts.append(", " if tied is None else (f" = (p {p:.2f}) " if tied else " > "))
+        parts.append(f"`{r['model']}` ({_with_interval(r, column)})")
+    return f"- Ranked by {name}: {''.join(parts)}."
 
 
 def build_report(
-    metrics: list[dict], out_md, out_csv, plot_dir, meta: dict, *, k: int = 10
+    metrics: list[dict],
+    out_md,
+    out_csv,
+    plot_dir,
+    meta: dict,
+    *,
+    k: int = 10,
+    details: dict[tuple[str, str], list[RunDetails]] | None = None,
+    curves: dict[tuple[str, str], pd.DataFrame] | None = None,
 ) -> None:
     """Write ``report.csv``, ``report.md`` and the comparison plots it embeds, atomically.
 
@@ -279,7 +373,11 @@ def build_report(
     ``evaluate_model`` keys, ``train_seconds``, ``peak_rss_mb`` and ``device``; missing keys are
     shown as '–'. ``meta``: optional ``title``, ``datasets`` ({dataset: {"source": ...,
     "study": study dataset or None}}), and any other run facts, listed in the intro.
+    ``details``: per (dataset, model) each replicate's ``RunDetails``, for the paired tests
+    (without them rankings are plain orders); ``curves``: per (dataset, model) a learning
+    curve, overlaid per dataset.
     """
+    details, curves = details or {}, curves or {}
     out_md, out_csv, plot_dir = Path(out_md), Path(out_csv), Path(plot_dir)
     plot_dir.mkdir(parents=True, exist_ok=True)  # a declared output even when nothing is drawn
     table = report_table(metrics, meta, k=k)
@@ -300,14 +398,29 @@ def build_report(
     lines += [f"- {key}: {_fact(facts[key])}" for key in sorted(facts)]
     lines += ["", "## How to read the numbers", "", PROTOCOL_TEXT, DEFINITIONS.format(k=k), ""]
     for ds, rows in table.groupby("dataset", sort=False):
-        lines += _dataset_section(ds, rows, _dataset_info(meta).get(ds, {}), k)
+        ds_details = {model: runs for (d, model), runs in details.items() if d == ds}
+        lines += _dataset_section(ds, rows, _dataset_info(meta).get(ds, {}), k, ds_details)
     if len(table):
         figures = {
-            "AUC per model and dataset": plots.plot_auc_bars(table, plot_dir / "auc_by_model.png"),
+            "AUC per model and dataset (bars: 95% interval)": plots.plot_auc_bars(
+                table, plot_dir / "auc_by_model.png"
+            ),
             "Training time vs seen-only AUC": plots.plot_time_vs_auc(
                 table, plot_dir / "time_vs_auc.png"
             ),
         }
+        for ds in dict.fromkeys(table["dataset"]):
+            ds_curves = {
+                model: curves[(ds, model)]
+                for model in table.loc[table["dataset"] == ds, "model"]
+                if (ds, model) in curves
+            }
+            if ds_curves:
+                path = plot_dir / f"curves_{ds}.png"
+                title = f"{ds}: learning curves (replicate 0)"
+                figures[f"Learning curves, {ds}"] = plots.plot_curves_overlay(
+                    ds_curves, path, title
+                )
         lines += ["## Comparison plots", ""]
         for caption, path in figures.items():
             rel = Path(os.path.relpath(path, out_md.parent)).as_posix()
