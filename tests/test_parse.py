@@ -6,9 +6,13 @@ import ast
 import gzip
 import json
 import logging
+import os
 import random
+import signal
 import subprocess
 import sys
+import time
+import tracemalloc
 import warnings
 import zlib
 from pathlib import Path
@@ -374,7 +378,7 @@ def test_malformed_lines_counted_and_warned(tmp_path, caplog):
 
 def test_too_many_malformed_lines_raise(tmp_path):
     path = write_lines(tmp_path / "mixed.json", MIXED)
-    with pytest.raises(DumpError, match=r"5 malformed lines of 9 .*lines 3, 4, 5, 6, 8"):
+    with pytest.raises(DumpError, match=r"5 malformed lines of 9 .*line 3: .*line 8: "):
         read_products(path)
 
 
@@ -389,8 +393,8 @@ def test_shared_truncated_sample(amazon_samples, dm_read):
     with pytest.raises(DumpError, match=r"truncated.* 7419 complete records"):
         read_products(amazon_samples / DM_CUT)
     table, report = read_products(amazon_samples / DM_CUT, allow_truncated=True)
-    assert report.truncated and report.malformed == 1
-    assert report.malformed_examples == [{"line": 7420, "reason": "truncated"}]
+    assert report.truncated and report.truncated_line == 7420
+    assert report.malformed == 0 and report.malformed_examples == []
     full, _ = dm_read
     assert table.equals(full)
 
@@ -406,9 +410,9 @@ def test_hand_made_truncated_gzip(tmp_path):
     path.write_bytes(cut)
     with pytest.raises(DumpError, match=rf"truncated.* {complete} complete records"):
         read_products(path)
-    table, report = read_products(path, allow_truncated=True, max_bad_fraction=0.05)
+    table, report = read_products(path, allow_truncated=True)
     assert table.num_rows == complete and report.truncated
-    assert report.malformed_examples == [{"line": complete + 1, "reason": "truncated"}]
+    assert report.truncated_line == complete + 1 and report.malformed == 0
 
 
 def test_lone_surrogates_are_malformed_not_a_crash(tmp_path):
@@ -557,6 +561,7 @@ def test_report_is_json_able(amazon_samples):
         "fallback_parsed",
         "duplicates_merged",
         "truncated",
+        "truncated_line",
         "seconds",
     }
     assert data["records_kept"] == 10
@@ -570,3 +575,217 @@ def test_write_products_round_trip(amazon_samples, tmp_path):
     assert [p.name for p in out.parent.iterdir()] == ["products.parquet"]
     with pytest.raises(KeyError):
         write_products(table.drop_columns(["brand"]), out)
+
+
+# --- bad input answered clearly ---------------------------------------------------------------
+
+
+def cut_gzip(path: Path, n: int) -> int:
+    """A gzip of ``n`` records cut mid-stream and mid-line; return the complete lines kept."""
+    lines = [f"{{'asin': 'P{i:03d}', 'title': 'Title {i}'}}" for i in range(n)]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode())
+    cut = whole[: len(whole) * 2 // 3]
+    available = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(cut)
+    assert not available.endswith(b"\n")
+    path.write_bytes(cut)
+    return available.count(b"\n")
+
+
+def test_allow_truncated_keeps_small_dump_and_reports_the_cut_line(tmp_path):
+    """One cut line of 200 is 0.5%, above max_bad_fraction: it must not count as malformed."""
+    complete = cut_gzip(tmp_path / "cut.json.gz", 200)
+    table, report = read_products(tmp_path / "cut.json.gz", allow_truncated=True)
+    assert table.num_rows == complete and report.truncated
+    assert report.truncated_line == complete + 1
+    assert report.malformed == 0 and report.malformed_examples == []
+
+
+def test_truncation_error_names_the_config_key(tmp_path):
+    cut_gzip(tmp_path / "cut.json.gz", 200)
+    with pytest.raises(DumpError) as err:
+        read_products(tmp_path / "cut.json.gz", dataset="music")
+    message = str(err.value)
+    assert "parse.allow_truncated: true" in message and "allow_truncated=True" not in message
+    assert "datasets.music.source" in message and "\n" not in message
+
+
+def test_too_many_malformed_names_reasons_and_config_key(tmp_path):
+    path = write_lines(tmp_path / "mixed.json", MIXED)
+    with pytest.raises(DumpError) as err:
+        read_products(path, dataset="music")
+    message = str(err.value)
+    assert "raise parse.max_bad_fraction (now 0.001)" in message and "\n" not in message
+    assert "line 3: not a Python literal: unterminated string literal" in message
+    assert "line 4: no asin" in message
+    examples = err.value.report.malformed_examples  # the rule script logs the whole report
+    assert [ex["line"] for ex in examples] == [3, 4, 5, 6, 8]
+    assert examples[4]["reason"] == "not a Python literal: not UTF-8 (byte 1)"
+
+
+def test_unparsable_json_lines_say_why(tmp_path):
+    lines = ['{"asin": "A"}'] * 8 + ['{"asin": "B", "title": "cut', '{"asin": "C",}']
+    _, report = read_products(write_lines(tmp_path / "j.json", lines), max_bad_fraction=0.5)
+    assert report.malformed_examples == [
+        {"line": 9, "reason": "not valid JSON: Unterminated string starting at column 24"},
+        {
+            "line": 10,
+            "reason": "not valid JSON: Expecting property name enclosed in double "
+            "quotes at column 14",
+        },
+    ]
+
+
+def bad_source(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / "meta.json.gz"
+    if kind == "missing":
+        return path
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "not gzip, named .gz":
+        path.write_bytes(b"<!DOCTYPE html><html><body>Not Found</body></html>\n")
+    elif kind == "corrupt gzip":
+        data = bytearray(gzip.compress(b"{'asin': 'A'}\n" * 1000))
+        data[len(data) // 2 : len(data) // 2 + 8] = b"\xff" * 8
+        path.write_bytes(bytes(data))
+    elif kind == "json array":
+        path.write_text(json.dumps([{"asin": "A"}, {"asin": "B"}]))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "cause"),
+    [
+        ("missing", "no such file"),
+        ("directory", "is a directory"),
+        ("empty", "the file is empty"),
+        ("not gzip, named .gz", "not an Amazon metadata dump"),
+        ("corrupt gzip", "corrupt gzip stream"),
+        ("json array", "one JSON array"),
+    ],
+)
+def test_bad_sources_fail_in_one_line_naming_cause_and_key(tmp_path, kind, cause):
+    with pytest.raises(DumpError) as err:
+        read_products(bad_source(tmp_path, kind), dataset="music")
+    message = str(err.value)
+    assert cause in message and "datasets.music.source" in message and "\n" not in message
+
+
+def test_plain_json_lines_named_gz_are_parsed(tmp_path):
+    path = write_lines(tmp_path / "meta.json.gz", ['{"asin": "A", "also_buy": ["B"]}'])
+    table, report = read_products(path)
+    assert table.column("also_bought").to_pylist() == [["B"]] and not report.compressed
+
+
+@pytest.mark.parametrize("line", ['{"asin": "A"}', "{'asin': 'A'}"])
+def test_byte_order_mark_is_skipped(tmp_path, line):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + f"{line}\n{line.replace('A', 'B')}\n".encode())
+    table, report = read_products(path)
+    assert table.column("asin").to_pylist() == ["A", "B"] and report.malformed == 0
+
+
+def test_overlong_line_refused_before_the_fallback(tmp_path):
+    """A tuple sends a line to ast.literal_eval, whose syntax tree costs ~90x the line."""
+    big = "{'asin': 'BIG', 'x': (1,), 'also': [" + "'B000000000', " * 300_000 + "]}"
+    path = write_lines(tmp_path / "big.json", ["{'asin': 'A'}", big, "{'asin': 'C'}"])
+    tracemalloc.start()
+    try:
+        table, report = read_products(path, max_line_mb=1, max_bad_fraction=0.5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert table.column("asin").to_pylist() == ["A", "C"]
+    assert report.malformed_examples == [
+        {"line": 2, "reason": "longer than parse.max_line_mb (1 MB)"}
+    ]
+    assert peak < 10 * len(big)
+
+
+def test_capped_lines_keep_short_lines_whole_across_blocks():
+    rng = random.Random(5)
+    lines = [
+        bytes(rng.choice(b"ab") for _ in range(rng.choice([0, 3, 9, 10, 11, 40])))
+        for _ in range(300)
+    ]
+    data = b"\n".join(lines)
+    cuts = sorted(rng.sample(range(1, len(data)), 60))
+    blocks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+    got = b"".join(parse._capped(blocks, 10)).split(b"\n")
+    assert len(got) == len(lines)
+    for line, capped in zip(lines, got, strict=True):
+        assert capped == line if len(line) <= 10 else line.startswith(capped) and len(capped) > 10
+
+
+def test_file_without_line_breaks_is_never_held_whole(tmp_path):
+    path = tmp_path / "array.json"
+    path.write_text("[" + '{"asin": "A"}, ' * 2_000_000 + "]")  # 30 MB
+    tracemalloc.start()
+    try:
+        with pytest.raises(DumpError, match="one JSON array"):
+            read_products(path, max_line_mb=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8e6
+
+
+KILL_SCRIPT = """
+import logging, sys
+sys.path.insert(0, {scripts!r})
+from prodembed.parse import read_products
+logging.basicConfig(level=logging.INFO)
+read_products(sys.argv[1], threads=2, chunk_lines=50, progress_every=50)
+"""
+
+
+def children(pid: int) -> list[int]:
+    """Live (not zombie) child processes of ``pid``, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_exit_when_the_parse_process_is_killed(tmp_path):
+    slow = [line[:-1] + ", 'tuple': (1,)}" for line in synthetic_2014(20_000)]  # fallback
+    path = write_lines(tmp_path / "syn.json.gz", slow, compress=True)
+    script = tmp_path / "run.py"
+    script.write_text(KILL_SCRIPT.format(scripts=str(Path(parse.__file__).parents[1])))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(path)], stderr=subprocess.PIPE, text=True
+    )
+    workers: list[int] = []
+    try:
+        for line in proc.stderr:
+            if "lines parsed" in line:  # the pool is running
+                break
+        workers = children(proc.pid)
+        assert workers, "no worker processes: the pool was not used"
+        assert proc.poll() is None, "the parse ended before it could be killed"
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while any(alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(alive(w) for w in workers)
+    finally:
+        proc.kill()
+        proc.stderr.close()
+        for worker in filter(alive, workers):  # a failed run must not leak them
+            os.kill(worker, signal.SIGKILL)

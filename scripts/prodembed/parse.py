@@ -14,8 +14,10 @@ import io
 import json
 import logging
 import math
+import os
 import re
 import sys
+import threading
 import time
 import types
 import zlib
@@ -30,7 +32,14 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from prodembed.pyliteral import gc_paused, load_translated, parse_literal_lines, split_lines
+from prodembed.pyliteral import (
+    Unparsed,
+    gc_paused,
+    load_translated,
+    parse_literal_lines,
+    split_lines,
+    why_unparsed,
+)
 from prodembed.runtime import atomic_path
 
 __all__ = [
@@ -61,17 +70,28 @@ PRODUCTS_SCHEMA = pa.schema(
 _SCALARS = ("title", "brand", "price", "categories", "sales_rank", "sales_rank_category")
 LITERAL, JSON = "2014-literal", "2018-json"
 MAX_EXAMPLES = 20
+SHOWN_EXAMPLES = 5  # bad lines (number: reason) named in an error message
 _INT64_MAX = 2**63 - 1
 _PRICE = re.compile(r"\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
 _RANK = re.compile(r"(\d[\d,]{0,30})(?:\s+in\s+([^(]*))?")
 _READ_BYTES = 1 << 20
 _JSON_BLOCK_LINES = 1000  # records held at once before normalisation
 _SNIFF_LINES = 20
+_BOM = b"\xef\xbb\xbf"
+_WATCH_SECONDS = 0.5  # how often a pool worker checks that the parse process is alive
 _join_strings = "".join
 
 
 class DumpError(Exception):
-    """The dump cannot be turned into a trustworthy products table (the message says why)."""
+    """The dump cannot be turned into a trustworthy products table.
+
+    The message says why and which config key or file to change; ``report`` is the parse
+    report so far (None when the file could not be read), for the log of a failed run.
+    """
+
+    def __init__(self, message: str, report: ParseReport | None = None):
+        super().__init__(message)
+        self.report = report
 
 
 class _Bad(Exception):
@@ -93,6 +113,7 @@ class ParseReport:
     fallback_parsed: int = 0
     duplicates_merged: int = 0
     truncated: bool = False
+    truncated_line: int | None = None  # the line cut short by the truncation, dropped
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -109,6 +130,7 @@ class _Chunk:
     fallback: int
     malformed: int
     examples: list[dict]
+    cut: int | None  # the number of the line cut short by a truncated stream, if it was dropped
 
 
 # --- normalisation of one record -------------------------------------------------------------
@@ -248,7 +270,10 @@ def _load_json_blocks(data: bytes, starts: np.ndarray, ends: np.ndarray):
 
 
 def _load_json(view: memoryview, starts: list, ends: list) -> tuple[list, list]:
-    """Values (None: not JSON) and fallback flags: orjson, else :func:`json.loads` (NaN...)."""
+    """Values (:class:`Unparsed`: not JSON) and fallback flags.
+
+    orjson first, else :func:`json.loads`, which also takes NaN and big integers.
+    """
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     values, fallbacks = [], []
@@ -261,55 +286,79 @@ def _load_json(view: memoryview, starts: list, ends: list) -> tuple[list, list]:
             pass
         try:
             values.append(json.loads(bytes(view[s:e]).decode("utf-8")))
-        except (ValueError, RecursionError):
-            values.append(None)
+        except (ValueError, RecursionError) as err:
+            values.append(Unparsed(why_unparsed(err)))
         fallbacks.append(True)
     return values, fallbacks
 
 
-def _parse_chunk(data: bytes, first_line: int, cut_tail: bool, fmt: str) -> _Chunk:
+def _parse_chunk(
+    data: bytes, first_line: int, cut_tail: bool, fmt: str, max_line_mb: float
+) -> _Chunk:
     """Parse and normalise the lines of ``data``; line numbers start at ``first_line``.
 
     With ``cut_tail`` the last line is where a truncated stream stops: if it does not parse,
-    its reason is 'truncated'.
+    it is the truncation (``cut``), not a malformed line. Lines longer than ``max_line_mb``
+    are refused unparsed: the exact fallback parser needs about 90 times a line's size.
     """
     src = np.frombuffer(data, dtype=np.uint8)
     starts, ends, blank = split_lines(src)
     cut_line = first_line + len(blank) - 1 if cut_tail else -1
-    numbers = (np.flatnonzero(~blank) + first_line).tolist()
-    starts, ends = starts[~blank], ends[~blank]
-    rows, examples, fallback, malformed, done = [], [], 0, 0, 0
+    sizes = ends - starts
+    too_long = ~blank & (sizes > _line_bytes(max_line_mb))
+    why = f"longer than parse.max_line_mb ({max_line_mb:g} MB)"
+    bad = [(int(i) + first_line, why) for i in np.flatnonzero(too_long)]
+    keep = ~blank & ~too_long
+    numbers = (np.flatnonzero(keep) + first_line).tolist()
+    rows, fallback = [], 0
     # Rows are dropped before the collector resumes, so it never has to scan them.
     with gc_paused():
-        if fmt == LITERAL:
-            blocks = load_translated(src, starts, ends)
-            unparsable = "not a Python literal"
-        else:
-            blocks = _load_json_blocks(data, starts, ends)
-            unparsable = "not valid JSON"
-        for values, fallbacks in blocks:
-            lines = numbers[done : done + len(values)]
-            done += len(values)
-            for line, value, fell_back in zip(lines, values, fallbacks, strict=True):
-                try:
-                    if value is None:
-                        raise _Bad(unparsable)
-                    row = _normalise(value)
-                    if fell_back:
-                        _require_unicode(row)
-                        fallback += 1
-                    rows.append(row)
-                except _Bad as bad:
-                    malformed += 1
-                    if len(examples) < MAX_EXAMPLES:
-                        reason = "truncated" if line == cut_line else str(bad)
-                        examples.append({"line": line, "reason": reason})
-        columns = list(zip(*rows, strict=True)) or [()] * len(PRODUCTS_SCHEMA)
-        del rows
-        arrays = [pa.array(c, type=f.type) for c, f in zip(columns, PRODUCTS_SCHEMA, strict=True)]
-        del columns
-    batch = pa.RecordBatch.from_arrays(arrays, schema=PRODUCTS_SCHEMA)
-    return _Chunk(batch, len(blank), int(blank.sum()), fallback, malformed, examples)
+        for line, value, fell_back in _values(data, src, starts[keep], ends[keep], numbers, fmt):
+            try:
+                if type(value) is _Bad:
+                    raise value
+                row = _normalise(value)
+                if fell_back:
+                    _require_unicode(row)
+                    fallback += 1
+                rows.append(row)
+            except _Bad as err:
+                bad.append((line, str(err)))
+        batch = _batch(rows)
+    cut = cut_line if any(line == cut_line for line, _ in bad) else None
+    bad = sorted(b for b in bad if b[0] != cut)
+    examples = [{"line": line, "reason": reason} for line, reason in bad[:MAX_EXAMPLES]]
+    return _Chunk(batch, len(blank), int(blank.sum()), fallback, len(bad), examples, cut)
+
+
+def _line_bytes(max_line_mb: float) -> int:
+    return int(max_line_mb * 1e6)
+
+
+def _values(data: bytes, src: np.ndarray, starts, ends, numbers: list, fmt: str):
+    """Yield ``(line number, value, parsed by the fallback)``; the value is a :class:`_Bad`
+    (saying why) for a line that does not parse."""
+    if fmt == LITERAL:
+        blocks, unparsable = load_translated(src, starts, ends), "not a Python literal"
+    else:
+        blocks, unparsable = _load_json_blocks(data, starts, ends), "not valid JSON"
+    done = 0
+    for values, fallbacks in blocks:
+        lines = numbers[done : done + len(values)]
+        done += len(values)
+        for line, value, fell_back in zip(lines, values, fallbacks, strict=True):
+            if type(value) is Unparsed:
+                value = _Bad(f"{unparsable}: {value.reason}")
+            yield line, value, fell_back
+
+
+def _batch(rows: list) -> pa.RecordBatch:
+    """The rows as a PRODUCTS_SCHEMA record batch (the list is emptied to free it early)."""
+    columns = list(zip(*rows, strict=True)) or [()] * len(PRODUCTS_SCHEMA)
+    rows.clear()
+    arrays = [pa.array(c, type=f.type) for c, f in zip(columns, PRODUCTS_SCHEMA, strict=True)]
+    del columns
+    return pa.RecordBatch.from_arrays(arrays, schema=PRODUCTS_SCHEMA)
 
 
 # --- reading the dump ------------------------------------------------------------------------
@@ -318,15 +367,17 @@ def _parse_chunk(data: bytes, first_line: int, cut_tail: bool, fmt: str) -> _Chu
 class _Source:
     """Decompressed bytes of a dump (gzip detected by magic bytes), noting a truncated stream."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, key: str):
+        if path.is_dir():
+            raise DumpError(f"{path} is a directory, not a dump file: point {key} at the dump")
         if not path.is_file():
-            raise DumpError(f"{path}: no such file")
-        self.path = path
+            raise DumpError(f"{path}: no such file: point {key} in your config at the dump")
+        self.path, self.key = path, key
         try:
             with open(path, "rb") as fh:
                 self.compressed = fh.read(2) == b"\x1f\x8b"
         except OSError as err:
-            raise DumpError(f"{path}: cannot be read ({err})") from err
+            raise DumpError(f"{path} cannot be read ({err}): check it or {key}") from err
         self.truncated = False
 
     def blocks(self):
@@ -344,7 +395,10 @@ class _Source:
                         yield inflate.decompress(rest)
                 yield inflate.flush()
             except zlib.error as err:
-                raise DumpError(f"{self.path}: corrupt gzip stream ({err})") from err
+                raise DumpError(
+                    f"{self.path}: corrupt gzip stream ({err}): fetch the dump again or point "
+                    f"{self.key} at an intact copy"
+                ) from err
             self.truncated = not inflate.eof
 
 
@@ -355,13 +409,40 @@ def _nth_newline(block: bytes, n: int) -> int:
     return pos
 
 
-def _chunks(source: _Source, chunk_lines: int):
+def _without_bom(blocks):
+    """The blocks without a leading UTF-8 byte order mark (Windows tools write one)."""
+    blocks = iter(blocks)
+    for block in blocks:
+        if block:
+            yield block.removeprefix(_BOM)
+            break
+    yield from blocks
+
+
+def _capped(blocks, max_line_bytes: int):
+    """Yield the blocks with each line that runs on over blocks cut after ``max_line_bytes`` + 1
+    bytes: enough to refuse it as too long, and a file without line breaks is never held whole.
+    """
+    run = 0  # bytes of the current line held so far
+    for block in blocks:
+        first = block.find(b"\n")
+        end = len(block) if first < 0 else first
+        if run + end > max_line_bytes:
+            block = block[: max(0, max_line_bytes + 1 - run)] + block[end:]
+        last = block.rfind(b"\n")
+        run = run + len(block) if last < 0 else len(block) - last - 1
+        if block:
+            yield block
+
+
+def _chunks(source: _Source, chunk_lines: int, max_line_bytes: int):
     """Yield ``(data, first_line, cut_tail)`` with ``chunk_lines`` lines each (the last: fewer).
 
     ``cut_tail`` marks the final chunk of a truncated stream whose last line has no newline.
+    Lines are cut after ``max_line_bytes`` + 1 bytes (see :func:`_capped`).
     """
     pieces, count, first = [], 0, 1
-    for block in source.blocks():
+    for block in _capped(_without_bom(source.blocks()), max_line_bytes):
         n = block.count(b"\n")
         while count + n >= chunk_lines:
             cut = _nth_newline(block, chunk_lines - count) + 1
@@ -396,26 +477,47 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def _parse_all(chunks, fmt: str, threads: int):
+def _parse_all(chunks, threads: int, **options):
     """Yield parsed chunks in input order, in a spawn pool for dumps of many chunks.
 
     A worker needs a second or so to start (imports, numba cache), so a dump of at most
-    ``2 * threads`` chunks is parsed in-process.
+    ``2 * threads`` chunks is parsed in-process. ``options`` go to :func:`_parse_chunk`.
     """
     head = list(islice(chunks, 2 * threads + 1)) if threads > 1 else []
     if len(head) <= 2 * threads:
         for chunk in chain(head, chunks):
-            yield _parse_chunk(*chunk, fmt=fmt)
+            yield _parse_chunk(*chunk, **options)
         return
-    with ProcessPoolExecutor(max_workers=threads, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=threads,
+        mp_context=get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+    with pool:
         pending: deque = deque()
         for chunk in chain(head, chunks):
             with _main_hidden():  # workers are started on submit
-                pending.append(pool.submit(_parse_chunk, *chunk, fmt=fmt))
+                pending.append(pool.submit(_parse_chunk, *chunk, **options))
             if len(pending) >= 2 * threads:  # bounded: the dump never sits in memory whole
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker once the parse process is gone (SIGKILL included).
+
+    Workers wait on a queue whose pipe the other workers hold open too, so a dead parent
+    would otherwise leave them blocked forever; its death shows as a new parent process id.
+    """
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(_WATCH_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 @contextlib.contextmanager
@@ -471,46 +573,47 @@ def read_products(
     threads: int = 1,
     max_bad_fraction: float = 0.001,
     allow_truncated: bool = False,
+    max_line_mb: float = 16.0,
+    dataset: str = "<name>",
     chunk_lines: int = 10_000,
     progress_every: int = 500_000,
 ) -> tuple[pa.Table, ParseReport]:
     """Read a dump of either release into a PRODUCTS_SCHEMA table (one row per asin).
 
     Raises DumpError for a missing, empty, unrecognised or corrupt file, a truncated gzip
-    stream (unless ``allow_truncated``), or more than ``max_bad_fraction`` malformed lines.
-    Large dumps with ``threads`` > 1 are parsed by spawned worker processes (which do not
-    re-run the calling script).
+    stream (unless ``allow_truncated``), or more than ``max_bad_fraction`` malformed lines;
+    its message names the config key to change (``dataset`` names the dataset in it). Lines
+    longer than ``max_line_mb`` are malformed. Large dumps with ``threads`` > 1 are parsed by
+    spawned worker processes (which do not re-run the calling script).
     """
     clock = time.perf_counter()
     path = Path(path)
-    source = _Source(path)
+    key = f"datasets.{dataset}.source"
+    source = _Source(path, key)
     report = ParseReport(path=str(path), compressed=source.compressed)
-    chunks = _chunks(source, chunk_lines)
+    chunks = _chunks(source, chunk_lines, _line_bytes(max_line_mb))
     head = list(_take_until_sniffed(chunks))
-    if all(data.isspace() or not data for data, _, _ in head):
-        raise DumpError(f"{path}: no records (the file is empty)")
-    report.format = _sniff(b"".join(data for data, _, _ in head))
+    head_data = b"".join(data for data, _, _ in head)
+    if head_data.isspace() or not head_data:
+        raise DumpError(f"{path}: no records (the file is empty): check {key}", report)
+    report.format = _sniff(head_data)
     if report.format is None:
-        raise DumpError(
-            f"{path}: not an Amazon metadata dump: the first lines are neither 2014 "
-            "Python-literal nor 2018 JSON records"
-        )
+        raise DumpError(f"{path}: {_not_a_dump(head_data)}: point {key} at a metadata dump")
     log.info("%s: %s dump (%s)", path, report.format, "gzip" if report.compressed else "plain")
 
     batches, logged = [], 0
-    for chunk in _parse_all(chain(head, chunks), report.format, threads):
+    parsed_chunks = _parse_all(
+        chain(head, chunks), threads, fmt=report.format, max_line_mb=max_line_mb
+    )
+    for chunk in parsed_chunks:
         batches.append(chunk.batch)
-        report.lines_read += chunk.lines
-        report.blank_lines += chunk.blank
-        report.fallback_parsed += chunk.fallback
-        report.malformed += chunk.malformed
-        report.malformed_examples += chunk.examples[: MAX_EXAMPLES - len(report.malformed_examples)]
+        _add(report, chunk)
         if report.lines_read - logged >= progress_every:
             logged = report.lines_read
             log.info("%s: %d lines parsed, %d malformed", path, logged, report.malformed)
     report.truncated = source.truncated
     parsed = sum(batch.num_rows for batch in batches)
-    _check(report, parsed, max_bad_fraction, allow_truncated)
+    _check(report, parsed, max_bad_fraction, allow_truncated, key)
 
     table, report.duplicates_merged = _merge_duplicates(
         pa.Table.from_batches(batches, schema=PRODUCTS_SCHEMA)
@@ -531,6 +634,26 @@ def read_products(
     return table, report
 
 
+def _add(report: ParseReport, chunk: _Chunk) -> None:
+    """Count one parsed chunk into the report."""
+    report.lines_read += chunk.lines
+    report.blank_lines += chunk.blank
+    report.fallback_parsed += chunk.fallback
+    report.malformed += chunk.malformed
+    report.malformed_examples += chunk.examples[: MAX_EXAMPLES - len(report.malformed_examples)]
+    report.truncated_line = chunk.cut or report.truncated_line
+
+
+def _not_a_dump(head: bytes) -> str:
+    """Why the first lines are no dump, with the one common near miss named."""
+    if head.lstrip()[:1] == b"[":
+        return "one JSON array, not an Amazon metadata dump of one record per line"
+    return (
+        "not an Amazon metadata dump: the first lines are neither 2014 Python-literal nor "
+        "2018 JSON records"
+    )
+
+
 def _take_until_sniffed(chunks):
     """Yield leading chunks until they hold enough lines to tell the format."""
     lines = 0
@@ -541,31 +664,50 @@ def _take_until_sniffed(chunks):
             return
 
 
-def _check(report: ParseReport, parsed: int, max_bad_fraction: float, allow_truncated: bool):
-    """Fail loudly on truncation, too many malformed lines or no records; warn otherwise."""
+def _check(
+    report: ParseReport, parsed: int, max_bad_fraction: float, allow_truncated: bool, key: str
+):
+    """Fail loudly on truncation, too many malformed lines or no records; warn otherwise.
+
+    Each message names the cause and the config key that changes the outcome.
+    """
     path = report.path
+    if report.truncated and not allow_truncated:
+        raise DumpError(
+            f"{path} is truncated: the gzip stream ends without its trailer after "
+            f"{report.lines_read} lines; set parse.allow_truncated: true in your config to keep "
+            f"the {parsed} complete records before the cut, or fetch the whole dump again ({key})",
+            report,
+        )
     if report.truncated:
-        if not allow_truncated:
-            raise DumpError(
-                f"{path} is truncated: the gzip stream ends without its trailer after "
-                f"{report.lines_read} lines; {parsed} complete records were read before the cut "
-                "(pass allow_truncated=True to keep them)"
-            )
         log.warning(
-            "%s is truncated; keeping the %d complete records read before the cut", path, parsed
+            "%s is truncated (parse.allow_truncated is true): keeping the %d complete records "
+            "before the cut; the cut line %s is dropped",
+            path,
+            parsed,
+            report.truncated_line or "(none: the cut fell between lines)",
         )
     if report.malformed:
         fraction = report.malformed / report.lines_read
-        first = ", ".join(str(ex["line"]) for ex in report.malformed_examples[:10])
         message = (
             f"{path}: {report.malformed} malformed lines of {report.lines_read} "
-            f"({fraction:.4%}; first at lines {first})"
+            f"({fraction:.4%}; {_first_bad(report)})"
         )
         if fraction > max_bad_fraction:
-            raise DumpError(f"{message}, more than max_bad_fraction={max_bad_fraction}")
-        log.warning("%s; skipped", message)
+            raise DumpError(
+                f"{message}: more than parse.max_bad_fraction allows; raise "
+                f"parse.max_bad_fraction (now {max_bad_fraction}) in your config to skip them, "
+                f"or fix the dump ({key})",
+                report,
+            )
+        log.warning("%s; skipped (parse.max_bad_fraction is %s)", message, max_bad_fraction)
     if parsed == 0:
-        raise DumpError(f"{path}: no records in {report.lines_read} lines")
+        raise DumpError(f"{path}: no records in {report.lines_read} lines: check {key}", report)
+
+
+def _first_bad(report: ParseReport) -> str:
+    shown = report.malformed_examples[:SHOWN_EXAMPLES]
+    return "; ".join(f"line {ex['line']}: {ex['reason']}" for ex in shown)
 
 
 def write_products(table: pa.Table, path) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import ast
 import contextlib
 import gc
+import json
+import re
 
 import numba
 import numpy as np
@@ -31,6 +33,7 @@ _PLAIN = np.ones(256, np.bool_)
 _PLAIN[:0x20] = False
 _PLAIN[[34, 39, 92]] = False
 _FALLBACK_ERRORS = (ValueError, TypeError, SyntaxError, MemoryError, RecursionError)
+_AST_NODE = re.compile(r"<ast\.(\w+) object")  # in "malformed node or string ... <ast.Call ...>"
 
 
 @numba.njit(cache=True, nogil=True)
@@ -332,9 +335,9 @@ def split_lines(src):
 def load_translated(src: np.ndarray, starts: np.ndarray, ends: np.ndarray):
     """Yield ``(values, fallbacks)`` for consecutive blocks of the line spans, about 1 MB each.
 
-    A value is None where the line is no literal; ``fallbacks`` tells which lines needed
-    ``ast.literal_eval`` (for the parse report). Small blocks keep the JSON in cache for
-    orjson and let the allocator recycle the output buffer.
+    A value is :class:`Unparsed` where the line is no literal; ``fallbacks`` tells which
+    lines needed ``ast.literal_eval`` (for the parse report). Small blocks keep the JSON in
+    cache for orjson and let the allocator recycle the output buffer.
     """
     first = 0
     while first < len(starts):
@@ -367,12 +370,41 @@ def _load_block(src: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[
     return values, fallbacks
 
 
+class Unparsed:
+    """Stands for the value of a line that is no literal, saying why (for the parse report)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def why_unparsed(err: Exception) -> str:
+    """A short, stable reason for a parser's exception: no object addresses, column numbers."""
+    if isinstance(err, UnicodeDecodeError):
+        return f"not UTF-8 (byte {err.start + 1})"
+    if isinstance(err, RecursionError):
+        return "nested too deeply"
+    if isinstance(err, MemoryError):
+        return "too large or too deeply nested to parse"
+    if isinstance(err, json.JSONDecodeError):
+        return f"{err.msg.removesuffix(' at')} at column {err.colno}"
+    if isinstance(err, SyntaxError):
+        return f"{err.msg} at column {err.offset}"
+    match = _AST_NODE.search(str(err))
+    return f"contains a {match[1]} expression" if match else str(err)
+
+
 def literal_fallback(line: bytes):
-    """``ast.literal_eval`` of a line's UTF-8 text; None where Python refuses it."""
+    """``ast.literal_eval`` of a line's UTF-8 text; :class:`Unparsed` where Python refuses it.
+
+    The syntax tree it builds first costs 80-130 times the line's size in memory (a node
+    object per item, the parser's token arena), so callers bound the lines they pass.
+    """
     try:
         return ast.literal_eval(line.decode("utf-8"))
-    except (*_FALLBACK_ERRORS, UnicodeDecodeError):
-        return None
+    except (*_FALLBACK_ERRORS, UnicodeDecodeError) as err:
+        return Unparsed(why_unparsed(err))
 
 
 @contextlib.contextmanager
@@ -400,5 +432,5 @@ def parse_literal_lines(lines: list[bytes]) -> list[object]:
     values = []
     with gc_paused():
         for block, _ in load_translated(src, starts, ends):
-            values += block
+            values += [None if type(v) is Unparsed else v for v in block]
     return values

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import os
+import re
 import resource
 import sys
 import tempfile
@@ -57,10 +59,12 @@ def setup_logging(
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside ``path`` and move it into place only on success.
 
-    A failed or interrupted step therefore never leaves an output that looks complete.
+    A failed or interrupted step therefore never leaves an output that looks complete; the
+    temporaries a killed one left (SIGKILL skips all cleanup) go when ``path`` is next written.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs should read like any file
@@ -70,6 +74,17 @@ def atomic_path(path: str | os.PathLike):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove this target's ``.<name>.XXXXXXXX.tmp`` files (as mkstemp names them below).
+
+    Snakemake runs one job per output at a time, so any such file is a dead run's.
+    """
+    own = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}\.tmp")
+    for sibling in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        if own.fullmatch(sibling.name):
+            sibling.unlink(missing_ok=True)
 
 
 def write_json(path: str | os.PathLike, obj) -> None:
