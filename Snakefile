@@ -1,14 +1,32 @@
 """Product embeddings from the Amazon product graph: dumps -> graph -> walks -> models -> report."""
 
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+from prodembed.config_check import coerce, problems, redefined
 
 
 configfile: "config.yaml"
 
 
+# Nested --config values arrive as strings; the schema says what they should be.
+config.update(
+    coerce(
+        config, yaml.safe_load(Path(workflow.basedir, "config.schema.yaml").read_text())
+    )
+)
 validate(config, "config.schema.yaml")
+if problems(config):
+    raise WorkflowError("invalid config:\n- " + "\n- ".join(problems(config)))
+for warning in redefined(["config.yaml", *workflow.overwrite_configfiles]):
+    logger.warning(warning)
 
 
 include: "rules/common.smk"
