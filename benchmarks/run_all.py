@@ -1,7 +1,7 @@
 """Run every benchmark at one scale and keep each table beside the command that made it.
 
     python benchmarks/run_all.py [--scale smoke|default|electronics|books] [--gpu]
-                                 [--only walks,skipgram,mf,parser] [--out DIR]
+                                 [--only walks,skipgram,mf,parser,neighbours] [--out DIR]
                                  [--deadline SECONDS]
 
 Scales: ``smoke`` (seconds each: checks the scripts still run), ``default`` (each script's own
@@ -10,7 +10,8 @@ Electronics graph: ~420k products, ~3.8M edges, 10 walks of length 10 per node, 
 skip-gram epoch) and ``books`` (~1.95M products, ~26.6M edges). ``--gpu`` keeps the methods a
 GPU machine is lent for: the CUDA paths and the all-cores CPU alternative each is compared
 with (gensim skip-gram, numba walks), leaving out the single-core and per-pair baselines whose
-numbers are already recorded, and the parser (no GPU path); without a GPU it is refused.
+numbers are already recorded, the parser and the neighbours (faiss-cpu: no GPU path); without
+a GPU it is refused.
 
 Each benchmark runs as its own process (its own peak RSS, no shared warm state), prints its
 table as it goes and writes it to ``DIR/<name>.md`` (default ``benchmarks/out/<scale>``); a
@@ -30,7 +31,7 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["walks", "skipgram", "mf", "parser"]
+ORDER = ["walks", "skipgram", "mf", "parser", "neighbours"]
 
 ELECTRONICS = ["--nodes", "420000", "--avg-degree", "18"]
 BOOKS = ["--nodes", "1950000", "--avg-degree", "27"]
@@ -43,6 +44,7 @@ SCALES = {
         "mf": ["--nodes", "600", "--groups", "20", "--epochs", "1", "--dim", "16", "--subset",
                "200"],
         "parser": ["--lines", "400", "--repeat", "1"],
+        "neighbours": ["--nodes", "3000", "--dim", "16", "--groups", "60", "--sample", "300"],
     },
     "default": {name: [] for name in ORDER},
     "electronics": {
@@ -51,6 +53,7 @@ SCALES = {
                      "--epochs", "1"],
         "mf": [*ELECTRONICS, "--groups", "2000", "--epochs", "3"],
         "parser": ["--lines", "500000", "--repeat", "1"],
+        "neighbours": ["--nodes", "454081"],
     },
     "books": {
         "walks": [*BOOKS, "--walks-per-node", "10", "--length", "10"],
@@ -58,6 +61,7 @@ SCALES = {
                      "--epochs", "1"],
         "mf": [*BOOKS, "--groups", "5000", "--epochs", "1"],
         "parser": ["--lines", "2370000", "--repeat", "1"],
+        "neighbours": ["--nodes", "1950000", "--groups", "5000", "--sample", "500"],
     },
 }  # fmt: skip
 GPU_ONLY = {  # the parser has no GPU path, and its sample stays behind on a lent machine

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import torch
-from conftest import SHARED_AMAZON
+from conftest import samples_missing
 
 RUN_ALL = Path(__file__).resolve().parents[1] / "benchmarks" / "run_all.py"
 
@@ -23,7 +23,7 @@ def run_all(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_every_benchmark_prints_its_table_at_the_smoke_scale(tmp_path):
-    only = ["walks", "skipgram", "mf"] + ["parser"] * SHARED_AMAZON.is_dir()
+    only = ["walks", "skipgram", "mf", "neighbours"] + ["parser"] * (samples_missing() is None)
     proc = run_all("--scale", "smoke", "--only", ",".join(only), "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.md" for n in only)
@@ -34,6 +34,8 @@ def test_every_benchmark_prints_its_table_at_the_smoke_scale(tmp_path):
     walks = (tmp_path / "walks.md").read_text()
     assert "| numpy reference, first-order |" in walks and "| numba node2vec p=1.0 q=0.5 |" in walks
     assert "| 0.5 | 2 | " in walks and "x (1)" in walks  # proposals and ratio per (p, q)
+    neighbours = (tmp_path / "neighbours.md").read_text()
+    assert "| torch brute force (old path) |" in neighbours and "| faiss ivf" in neighbours
 
 
 def test_unknown_benchmark_and_missing_gpu_are_refused(tmp_path):

@@ -30,6 +30,7 @@ DISTRIBUTIONS = {
     "gensim": "gensim",
     "scipy": "scipy",
     "sklearn": "scikit-learn",
+    "faiss": "faiss-cpu",
     "matplotlib": "matplotlib",
     "yaml": "PyYAML",
 }

@@ -1,69 +1,67 @@
-"""Top-k neighbour lists: exact on tiny models, deterministic ties, blocks change nothing."""
+"""Top-k neighbour lists from a FAISS index: exact mode equals brute force (ties by row), the
+approximate index reaches the recall it records, and index.faiss answers the documented query."""
 
 from __future__ import annotations
 
 import math
+import runpy
+from pathlib import Path
+from types import SimpleNamespace
 
+import faiss
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from prodembed.artifacts import ModelArtifacts
-from prodembed.neighbours import top_k_neighbours, write_neighbours
+from prodembed.neighbours import (
+    IndexSettings,
+    index_vectors,
+    read_neighbour_info,
+    top_k_neighbours,
+    write_index,
+    write_neighbours,
+)
+from prodembed.scoring import score_pairs
 from scipy.special import expit
 
 R = 1 / math.sqrt(2)
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "neighbours.py"
+APPROXIMATE = IndexSettings(exact_max_products=0, nprobe=1, recall_queries=10_000)
 
 
-def model_of(emb, similarity="cosine", bias=None, names="ABCD") -> ModelArtifacts:
+def model_of(emb, similarity="cosine", bias=None, names="ABCD", global_bias=0.0):
     asins = np.array(list(names)[: len(emb)], dtype=object)
-    return ModelArtifacts(np.asarray(emb, np.float32), asins, similarity, bias=bias)
+    emb = np.asarray(emb, np.float32)
+    return ModelArtifacts(emb, asins, similarity, bias=bias, global_bias=global_bias)
+
+
+def named(emb, similarity="cosine", bias=None, global_bias=0.0) -> ModelArtifacts:
+    names = [f"p{i:05d}" for i in range(len(emb))]
+    return model_of(emb, similarity, bias, names, global_bias)
+
+
+def clustered_vectors(n: int, dim: int, groups: int, seed: int = 0, noise: float = 0.4):
+    """Nested clusters like trained product vectors: heavy-tailed groups (categories) of
+    10-product subgroups (bought together), plus isotropic noise; rows shuffled."""
+    rng = np.random.default_rng(seed)
+    weights = rng.pareto(1.0, groups) + 1.0
+    group = np.sort(rng.choice(groups, n, p=weights / weights.sum()))
+    centres = rng.standard_normal((groups, dim))
+    offsets = 0.6 * rng.standard_normal((n // 10 + 1, dim))
+    x = centres[group] + offsets[np.arange(n) // 10] + noise * rng.standard_normal((n, dim))
+    return (x[rng.permutation(n)] / math.sqrt(dim)).astype(np.float32)
 
 
 def lists(df: pd.DataFrame) -> dict[str, list[str]]:
     return {a: g.sort_values("rank")["neighbour"].tolist() for a, g in df.groupby("asin")}
 
 
-def test_cosine_neighbours_exact_with_ties_broken_by_row():
-    # cos: AB = AC = BD = CD = 1/sqrt2, BC = 1, AD = 0
-    model = model_of([[1, 0], [1, 1], [1, 1], [0, 1]])
-    df = top_k_neighbours(model, k=2)
-    assert list(df.columns) == ["asin", "rank", "neighbour", "score"]
-    assert df["rank"].tolist() == [1, 2] * 4
-    assert lists(df) == {"A": ["B", "C"], "B": ["C", "A"], "C": ["B", "A"], "D": ["B", "C"]}
-    np.testing.assert_allclose(df["score"], [R, R, 1, R, 1, R, R, R], atol=1e-6)
-
-
-def test_k_larger_than_n_minus_one_returns_every_other_product():
-    model = model_of([[1, 0], [1, 1], [1, 1], [0, 1]])
-    df = top_k_neighbours(model, k=10)
-    assert len(df) == 12 and df["rank"].max() == 3
-    assert lists(df) == {
-        "A": ["B", "C", "D"],
-        "B": ["C", "A", "D"],
-        "C": ["B", "A", "D"],
-        "D": ["B", "C", "A"],
-    }
-    assert top_k_neighbours(model_of([[1, 0]]), k=10).empty
-
-
-def test_all_tied_keeps_lowest_rows():
-    df = top_k_neighbours(model_of(np.zeros((4, 3))), k=2)
-    assert lists(df) == {"A": ["B", "C"], "B": ["A", "C"], "C": ["A", "B"], "D": ["A", "B"]}
-    assert (df["score"] == 0).all()
-
-
-def test_degree_model_neighbours_are_popular_products():
-    bias = np.log1p([1.0, 4.0, 2.0, 4.0])
-    df = top_k_neighbours(model_of(np.zeros((4, 0)), "dot", bias), k=2)
-    assert lists(df) == {"A": ["B", "D"], "B": ["D", "C"], "C": ["B", "D"], "D": ["B", "C"]}
-    a = df[df.asin == "A"]["score"].to_numpy()
-    np.testing.assert_allclose(a, expit(bias[0] + bias[[1, 3]]), atol=1e-6)
-
-
 def reference(model: ModelArtifacts, k: int) -> dict[str, list[str]]:
-    """Brute force: float64 logits, sort by (score descending, row)."""
+    """Brute force: float64 logits, sorted by (score descending, row)."""
     emb = model.embeddings.astype(np.float64)
+    if model.similarity == "cosine":
+        emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-300)
     bias = model.bias.astype(np.float64)
     logits = emb @ emb.T + bias[:, None] + bias[None, :]
     out = {}
@@ -73,21 +71,183 @@ def reference(model: ModelArtifacts, k: int) -> dict[str, list[str]]:
     return out
 
 
-@pytest.mark.parametrize("batch", [1, 7, 37, None])
-def test_block_size_changes_nothing(batch, torch_device):
+def test_cosine_neighbours_exact_with_ties_broken_by_row():
+    # cos: AB = AC = BD = CD = 1/sqrt2, BC = 1, AD = 0
+    found = top_k_neighbours(model_of([[1, 0], [1, 1], [1, 1], [0, 1]]), k=2)
+    df = found.table
+    assert list(df.columns) == ["asin", "rank", "neighbour", "score"]
+    assert df["rank"].tolist() == [1, 2] * 4
+    assert lists(df) == {"A": ["B", "C"], "B": ["C", "A"], "C": ["B", "A"], "D": ["B", "C"]}
+    np.testing.assert_allclose(df["score"], [R, R, 1, R, 1, R, R, R], atol=1e-6)
+    assert found.info["kind"] == "flat" and found.info["recall_at_k"] == 1.0
+
+
+def test_k_larger_than_n_minus_one_returns_every_other_product():
+    df = top_k_neighbours(model_of([[1, 0], [1, 1], [1, 1], [0, 1]]), k=10).table
+    assert len(df) == 12 and df["rank"].max() == 3
+    assert lists(df) == {
+        "A": ["B", "C", "D"],
+        "B": ["C", "A", "D"],
+        "C": ["B", "A", "D"],
+        "D": ["B", "C", "A"],
+    }
+    assert top_k_neighbours(model_of([[1, 0]]), k=10).table.empty
+    tiny = top_k_neighbours(model_of([[1, 0], [0, 1]]), k=10, settings=APPROXIMATE)
+    assert tiny.info["kind"] == "flat"  # fewer products than IVF lists: exact
+
+
+def test_all_tied_keeps_lowest_rows():
+    df = top_k_neighbours(model_of(np.zeros((4, 3))), k=2).table
+    assert lists(df) == {"A": ["B", "C"], "B": ["A", "C"], "C": ["A", "B"], "D": ["A", "B"]}
+    assert (df["score"] == 0).all()
+
+
+def test_degree_model_neighbours_are_popular_products():
+    bias = np.log1p([1.0, 4.0, 2.0, 4.0])
+    df = top_k_neighbours(model_of(np.zeros((4, 0)), "dot", bias), k=2).table
+    assert lists(df) == {"A": ["B", "D"], "B": ["D", "C"], "C": ["B", "D"], "D": ["B", "C"]}
+    a = df[df.asin == "A"]["score"].to_numpy()
+    np.testing.assert_allclose(a, expit(bias[0] + bias[[1, 3]]), atol=1e-6)
+
+
+@pytest.mark.parametrize("batch", [1, 7, 37, 16_384])
+def test_exact_dot_with_bias_equals_brute_force_at_any_block_size(batch, torch_device):
     # Small integers keep float32 arithmetic exact, and make ties plentiful.
     rng = np.random.default_rng(0)
-    names = [f"p{i:02d}" for i in range(37)]
     emb = rng.integers(-2, 3, size=(37, 4))
     bias = rng.integers(-1, 2, size=37).astype(np.float32)
-    model = model_of(emb, "dot", bias, names=names)
-    df = top_k_neighbours(model, k=5, batch=batch, device=torch_device)
-    assert lists(df) == reference(model, 5)
-    pd.testing.assert_frame_equal(df, top_k_neighbours(model, k=5, batch=37))
+    model = named(emb, "dot", bias, global_bias=0.5)
+    found = top_k_neighbours(model, k=5, batch=batch, device=torch_device)
+    assert lists(found.table) == reference(model, 5)
+    assert found.info["brute_force_rows"] > 0  # the tie repair was exercised
+    expected, _ = score_pairs(model, found.table["asin"], found.table["neighbour"])
+    np.testing.assert_allclose(found.table["score"], expected, rtol=1e-6)
+
+
+def test_exact_cosine_equals_brute_force():
+    model = named(np.random.default_rng(1).standard_normal((300, 8)))
+    df = top_k_neighbours(model, k=10, batch=64).table
+    assert lists(df) == reference(model, 10)
+    expected, _ = score_pairs(model, df["asin"], df["neighbour"])
+    np.testing.assert_allclose(df["score"], expected, atol=1e-6)
+
+
+def true_recall(model: ModelArtifacts, df: pd.DataFrame, k: int) -> float:
+    """Recall@k by brute force in float64: returned neighbours scoring >= the true k-th."""
+    vectors = index_vectors(model)
+    inner = vectors.queries.astype(np.float64) @ vectors.items.T.astype(np.float64)
+    np.fill_diagonal(inner, -np.inf)
+    kth = -np.sort(-inner, axis=1)[:, k - 1]
+    slack = 1e-6 * np.maximum(1.0, np.abs(kth))  # the documented float32 allowance
+    rows = np.arange(len(inner))
+    cols = pd.Index(model.asins).get_indexer(df["neighbour"]).reshape(-1, k)
+    return float((inner[rows[:, None], cols] >= (kth - slack)[:, None]).mean())
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "dot"])
+def test_approximate_index_reaches_the_recall_it_records(similarity):
+    emb = clustered_vectors(3000, 16, groups=60)
+    bias = np.random.default_rng(2).normal(0, 0.3, 3000) if similarity == "dot" else None
+    model = named(emb, similarity, bias, global_bias=-1.0)
+    found = top_k_neighbours(model, k=10, settings=APPROXIMATE)
+    info, df = found.info, found.table
+    assert info["kind"] == "ivf" and info["recall_queries"] == 3000  # every product
+    assert info["metric"] == {"cosine": "inner_product", "dot": "l2"}[similarity]
+    assert info["recall_at_k"] >= 0.95 and len(info["nprobe_tried"]) > 1
+    assert [t["recall_at_k"] < 0.95 for t in info["nprobe_tried"]] == [True] * (
+        len(info["nprobe_tried"]) - 1
+    ) + [False]
+    assert true_recall(model, df, 10) == pytest.approx(info["recall_at_k"], abs=1e-4)
+    assert (df["asin"] != df["neighbour"]).all() and len(df) == 30_000
+    expected, _ = score_pairs(model, df["asin"], df["neighbour"])
+    np.testing.assert_allclose(df["score"], expected, rtol=1e-5, atol=1e-6)
+
+
+def documented_query(model: ModelArtifacts, rows: np.ndarray, index) -> np.ndarray:
+    """docs/CONTRACTS.md: unit vectors for cosine models, [e_a, 1] for dot models, and a 0
+    appended for the L2 index of a large dot model."""
+    emb = model.embeddings[rows].astype(np.float32)
+    if model.similarity == "cosine":
+        return emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    ones = np.ones((len(rows), 1), np.float32)
+    if index.metric_type == faiss.METRIC_L2:
+        return np.hstack([emb, ones, 0 * ones])
+    return np.hstack([emb, ones])
+
+
+@pytest.mark.parametrize(
+    ("similarity", "settings"),
+    [
+        ("cosine", IndexSettings()),
+        ("dot", IndexSettings()),
+        ("cosine", APPROXIMATE),
+        ("dot", APPROXIMATE),
+    ],
+    ids=["flat-cosine", "flat-dot", "ivf-cosine", "ivf-dot"],
+)
+def test_index_file_answers_the_documented_query(tmp_path, similarity, settings):
+    emb = clustered_vectors(2000, 16, groups=40, seed=3)
+    bias = np.random.default_rng(4).normal(0, 0.3, 2000) if similarity == "dot" else None
+    model = named(emb, similarity, bias)
+    found = top_k_neighbours(model, k=10, settings=settings)
+    write_index(found.index, tmp_path / "index.faiss")
+    index = faiss.read_index(str(tmp_path / "index.faiss"))
+    assert index.ntotal == 2000 and [p.name for p in tmp_path.iterdir()] == ["index.faiss"]
+    rows = np.arange(0, 2000, 97)
+    _, ids = index.search(documented_query(model, rows, index), 11)
+    for row, hits in zip(rows, ids, strict=True):
+        expected = found.table["neighbour"].to_numpy()[row * 10 : row * 10 + 10]
+        assert list(model.asins[[h for h in hits if h != row][:10]]) == list(expected)
+
+
+@pytest.fixture
+def restored_globals():
+    """The rule script sets torch's and faiss's threads and the root log handlers: undo it."""
+    import logging
+
+    import torch
+
+    threads, omp = torch.get_num_threads(), faiss.omp_get_max_threads()
+    handlers = list(logging.getLogger().handlers)
+    yield
+    torch.set_num_threads(threads)
+    faiss.omp_set_num_threads(omp)
+    for handler in logging.getLogger().handlers:
+        if handler not in handlers:
+            handler.close()
+            logging.getLogger().removeHandler(handler)
+    for handler in handlers:
+        logging.getLogger().addHandler(handler)
+
+
+@pytest.mark.usefixtures("restored_globals")
+def test_rule_script_writes_lists_index_and_info(tmp_path):
+    model_dir = tmp_path / "models" / "m"
+    named(clustered_vectors(500, 8, groups=10), "dot", np.zeros(500)).save(model_dir)
+    out = {n: tmp_path / n for n in ("neighbours.parquet", "index.faiss", "neighbours.json")}
+    snakemake = SimpleNamespace(
+        input=SimpleNamespace(model=str(model_dir / "model.json")),
+        output=SimpleNamespace(
+            neighbours=str(out["neighbours.parquet"]),
+            index=str(out["index.faiss"]),
+            info=str(out["neighbours.json"]),
+        ),
+        log=[str(tmp_path / "log.txt")],
+        threads=1,
+        resources=SimpleNamespace(gpu=0),
+        params=SimpleNamespace(k=5, index={"exact_max_products": 100}, seed=7),
+    )
+    runpy.run_path(str(SCRIPT), init_globals={"snakemake": snakemake})
+    info = read_neighbour_info(out["neighbours.json"])
+    assert info["kind"] == "ivf" and info["n"] == 500 and info["k"] == 5
+    assert info["settings"]["seed"] == 7 and info["threads"] == 1
+    assert info["recall_at_k"] >= 0.95 and info["recall_queries"] == 500
+    assert faiss.read_index(str(out["index.faiss"])).nprobe == info["nprobe"]
+    assert len(pq.read_table(out["neighbours.parquet"])) == 2500
 
 
 def test_write_neighbours_round_trip(tmp_path):
-    df = top_k_neighbours(model_of([[1, 0], [1, 1], [0, 1]]), k=2)
+    df = top_k_neighbours(model_of([[1, 0], [1, 1], [0, 1]]), k=2).table
     path = tmp_path / "m" / "neighbours.parquet"
     write_neighbours(df, path)
     table = pq.read_table(path)
