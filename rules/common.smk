@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+from prodembed import registry
+
 # Datasets to build: every one in the config unless it says `enabled: false` (a preset for
 # the real dumps turns the default synthetic ones off that way).
 DATASETS = [name for name, ds in config["datasets"].items() if ds.get("enabled", True)]
@@ -11,14 +13,6 @@ MODELS = list(config["models"])
 REPLICATES = list(range(config.get("replicates", 1)))
 WALKERS = ["deepwalk", "node2vec"]
 
-# Which walks each walk-based model trains on; the others train on the edges.
-WALKER_OF = {
-    "node2vec": "node2vec",
-    "gensim_w2v": "deepwalk",
-    "torch_w2v": "deepwalk",
-    "torch_w2v_side_info": "deepwalk",
-    "mf_sequences": "deepwalk",
-}
 MODEL_FILES = [
     "embeddings.npy",
     "bias.npy",
@@ -62,7 +56,8 @@ def raw_dump(wildcards):
 
 
 def walks_for(wildcards):
-    return f"results/{wildcards.dataset}/walks/{WALKER_OF[wildcards.model]}.npy"
+    """The walks the model trains on (registry.py)."""
+    return f"results/{wildcards.dataset}/walks/{registry.MODELS[wildcards.model].walker}.npy"
 
 
 def all_replicates(name):
@@ -90,7 +85,8 @@ def all_neighbours():
 
 
 def models_of(family):
-    return [m for m in MODELS if m in family]
+    """The configured models that ``family`` trains (registry.py)."""
+    return registry.models_of(family, MODELS)
 
 
 # The files of a trained model (see scripts/prodembed/artifacts.py).
@@ -98,3 +94,19 @@ MODEL_OUTPUT = {
     Path(name).stem: f"results/{{dataset}}/models/{{model}}/rep{{replicate}}/{name}"
     for name in MODEL_FILES
 }
+
+
+# What a trainer may read (registry.INPUTS); walks are the model's own (registry.Model.walker).
+TRAIN_INPUTS = {
+    "train": "results/{dataset}/train_edges.parquet",
+    "nodes": "results/{dataset}/graph/nodes.parquet",
+    "walks": walks_for,
+    "products": "results/{dataset}/products.parquet",
+}
+
+
+def train_inputs(family):
+    """Rule train_<family>'s inputs: the learning-curve sample and what the family reads."""
+    spec = registry.FAMILIES[family]
+    paths = {name: TRAIN_INPUTS[name] for name in spec.inputs}
+    return {"curve_pairs": "results/{dataset}/curve_pairs.parquet", **paths}

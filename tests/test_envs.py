@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from prodembed import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ROOT / "scripts" / "prodembed"
@@ -58,8 +59,17 @@ def env_pins(env_file: Path) -> dict[str, str]:
 
 
 def rules() -> list[dict]:
-    """Each rule's name, conda env and script, read from the rule files."""
-    found = []
+    """Each rule's name, conda env and script: the training rules from the registry (they are
+    built in a loop), the others read from the rule files."""
+    found = [
+        {
+            "name": f"train_{family}",
+            "env": ROOT / "envs" / f"{spec.env}.yaml",
+            "script": ROOT / "scripts" / f"train_{family}.py",
+            "log": True,
+        }
+        for family, spec in registry.FAMILIES.items()
+    ]
     for smk in sorted((ROOT / "rules").glob("*.smk")):
         for block in re.split(r"^rule ", smk.read_text(), flags=re.MULTILINE)[1:]:
             name = block.split(":", 1)[0]

@@ -13,18 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from prodembed import registry
+from prodembed.artifacts import ModelArtifacts
+from prodembed.scoring import score_pairs
+from sklearn.metrics import roc_auc_score
 from workflow import ROOT, deploy, snakemake, tiny_config
 
-ALL_MODELS = [
-    "degree",
-    "mf",
-    "mf_bias",
-    "node2vec",
-    "gensim_w2v",
-    "torch_w2v",
-    "torch_w2v_side_info",
-    "mf_sequences",
-]
+ALL_MODELS = list(registry.MODELS)
 TORCH_RULE_LOGS = ("walks_", "train_mf", "train_node2vec", "train_torch_w2v", "train_mf_seq")
 TINY = {"tiny": {"source": "synthetic", "synthetic": {"preset": "electronics", "scale": 0.004}}}
 STAGE_FILES = [
@@ -48,10 +43,12 @@ def tiny_run(tmp_path_factory):
     return workdir
 
 
-def metrics_of(workdir: Path, dataset: str = "tiny") -> dict[str, dict]:
+def metrics_of(workdir: Path, dataset: str = "tiny", replicate: int = 0) -> dict[str, dict]:
     return {
-        path.parent.name: json.loads(path.read_text())
-        for path in (workdir / "results" / dataset / "models").glob("*/metrics.json")
+        path.parent.parent.name: json.loads(path.read_text())
+        for path in (workdir / "results" / dataset / "models").glob(
+            f"*/rep{replicate}/metrics.json"
+        )
     }
 
 
@@ -82,6 +79,8 @@ def test_readme_rule_graph_lists_every_rule():
         ({"datasets": {"music": {}}}, "source"),
         ({"walks": {"length": -3}}, "length"),
         ({"train": {"dim": "big"}}, "dim"),
+        ({"train": {"mf": {"price_buckets": 4}}}, "price_buckets"),  # EGES's, not MF's
+        ({"replicates": 0}, "replicates"),
     ],
 )
 def test_bad_config_is_rejected_before_any_job(tmp_path, change, named):
@@ -100,13 +99,27 @@ def test_every_stage_output_and_metrics_in_range(tiny_run):
         assert (results / "tiny" / name).stat().st_size > 0, name
     metrics = metrics_of(tiny_run)
     assert sorted(metrics) == sorted(ALL_MODELS)
+    sample = pd.read_parquet(results / "tiny" / "curve_pairs.parquet")
     for model, m in metrics.items():
         for key in ("auc_all", "auc_seen", "auc_all_dm", "auc_seen_dm", "pr_auc", "coverage"):
             assert 0.0 <= m[key] <= 1.0 and math.isfinite(m[key]), (model, key, m[key])
         for key in ("recall_at_10", "ndcg_at_10"):
             assert 0.0 <= m[key] <= 1.0, (model, key)
         assert m["train_seconds"] >= 0
-        neighbours = pd.read_parquet(results / "tiny" / "models" / model / "neighbours.parquet")
+        for key in ("auc_seen_dm", "recall_at_10"):
+            assert m[f"{key}_lo"] <= m[key] <= m[f"{key}_hi"], (model, key)
+        folder = results / "tiny" / "models" / model / "rep0"
+        curve = pd.read_parquet(folder / "curves.parquet")
+        assert curve["final"].iloc[-1] and curve["final"].sum() == 1, model
+        assert curve["step"].is_monotonic_increasing, model
+        if model != "degree":  # trained: ~20 points and every epoch's end
+            assert len(curve) >= 15 and curve["epoch_end"].sum() == 3, model
+        saved = ModelArtifacts.load(folder)
+        for protocol, column in (("uniform", "auc_seen"), ("degree_matched", "auc_seen_dm")):
+            pairs = sample[sample["protocol"] == protocol]
+            scores, _ = score_pairs(saved, pairs["a"], pairs["b"])
+            assert curve[column].iloc[-1] == roc_auc_score(pairs["label"], scores), model
+        neighbours = pd.read_parquet(folder / "neighbours.parquet")
         assert set(neighbours.columns) >= {"asin", "rank", "neighbour", "score"}
         assert (neighbours.asin != neighbours.neighbour).all()
     report = pd.read_csv(results / "report.csv")
@@ -115,6 +128,10 @@ def test_every_stage_output_and_metrics_in_range(tiny_run):
         report.columns
     )
     assert "tiny" in (results / "report.md").read_text()
+    examples = (results / "tiny" / "examples.md").read_text()
+    assert examples.count("\n## ") == 12  # four queries from each degree bucket
+    for model in ALL_MODELS:
+        assert "| " + model.replace("_", r"\_") + " |" in examples, model
 
 
 def test_models_really_learn_and_popularity_is_neutralised(tiny_run):
@@ -155,7 +172,8 @@ def digest(path: Path) -> str:
 
 
 def test_same_config_same_bytes_and_metrics(tiny_run, tmp_path):
-    workdir = deploy(tmp_path, tiny_config(TINY, ["degree", "torch_w2v"]))
+    """Replicate 0 reproduces the first run; replicate 1 trains with another seed."""
+    workdir = deploy(tmp_path, tiny_config(TINY, ["degree", "torch_w2v"], replicates=2))
     snakemake(workdir, "--cores", "2", "--profile", "profiles/local-cluster")
     for name in STAGE_FILES:
         if "node2vec" in name:  # neither model here needs node2vec walks
@@ -166,16 +184,54 @@ def test_same_config_same_bytes_and_metrics(tiny_run, tmp_path):
     for model in ("degree", "torch_w2v"):
         for key in ("auc_all", "auc_seen", "auc_seen_dm", "recall_at_10"):
             assert again[model][key] == pytest.approx(first[model][key], abs=1e-3), (model, key)
+    other = metrics_of(workdir, replicate=1)["torch_w2v"]
+    assert other["seed"] != again["torch_w2v"]["seed"] == first["torch_w2v"]["seed"]
+    assert other["auc_seen_dm"] != again["torch_w2v"]["auc_seen_dm"]
+    report = pd.read_csv(workdir / "results/report.csv").set_index("model")
+    assert (report["n_replicates"] == 2).all()
+    assert report.loc["torch_w2v", "auc_seen_dm_sd"] > 0
     # every job went through the local cluster stand-in's submit script
     spool = workdir / ".snakemake" / "local-cluster"
     submitted = list(spool.glob("*.exit"))
     assert len(submitted) >= 10 and all(p.read_text().strip() == "0" for p in submitted)
     # and each torch job says which device it used and why
-    assert "device cpu: " in (workdir / "results/tiny/logs/train_torch_w2v.log").read_text()
+    log = workdir / "results/tiny/logs/train_torch_w2v_rep1.log"
+    assert "device cpu: " in log.read_text()
 
 
-def test_truncated_real_dump_fails_clearly_and_leaves_no_output(tmp_path, shared_amazon):
-    dump = shared_amazon / "meta_Digital_Music_2014_sample_truncated.json.gz"
+TOY_TRAINER = """# Rule train_toy: a test model, one seeded random vector per trained product.
+import numpy as np
+import pandas as pd
+from prodembed.runtime import read_parquet, setup_logging
+from prodembed.training import TrainingRun
+
+setup_logging(snakemake.log[0])
+run = TrainingRun(snakemake)
+train = read_parquet(snakemake.input.train)
+asins = np.asarray(pd.unique(pd.concat([train["a"], train["b"]])), dtype=object)
+emb = np.random.default_rng(run.seed).normal(size=(len(asins), 8)).astype(np.float32)
+run.save(emb, asins, "cosine", method="toy")
+"""
+
+
+def test_a_model_added_through_the_registry_runs(tmp_path):
+    """One registry entry plus a trainer script: the rules, checks and evaluation pick it up."""
+    workdir = deploy(tmp_path, tiny_config(TINY, ["degree", "toy"]))
+    with open(workdir / "scripts/prodembed/registry.py", "a") as registry_file:
+        registry_file.write(
+            '\nFAMILIES["toy"] = Family("data", ("train",), summary="random vectors")\n'
+            'MODELS["toy"] = Model("toy", None, "cosine", "a toy model")\n'
+        )
+    (workdir / "scripts/train_toy.py").write_text(TOY_TRAINER)
+    snakemake(workdir, "--cores", "2", "results/tiny/models/toy/rep0/metrics.json")
+    metrics = metrics_of(workdir)["toy"]
+    assert 0.4 < metrics["auc_seen_dm"] < 0.6  # random vectors know nothing
+    curve = pd.read_parquet(workdir / "results/tiny/models/toy/rep0/curves.parquet")
+    assert curve["final"].all() and len(curve) == 1
+
+
+def test_truncated_real_dump_fails_clearly_and_leaves_no_output(tmp_path, amazon_samples):
+    dump = amazon_samples / "meta_Digital_Music_2014_sample_truncated.json.gz"
     workdir = deploy(tmp_path, tiny_config({"cut": {"source": str(dump)}}, ["degree"]))
     result = snakemake(workdir, "--cores", "1", check=False)
     assert result.returncode != 0
@@ -185,13 +241,13 @@ def test_truncated_real_dump_fails_clearly_and_leaves_no_output(tmp_path, shared
 
 
 @pytest.fixture
-def http_server(shared_amazon):
-    """The shared samples served over HTTP on 127.0.0.1, as a remote dump would be."""
+def http_server(amazon_samples):
+    """The real samples served over HTTP on 127.0.0.1, as a remote dump would be."""
     import http.server
     import threading
     from functools import partial
 
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(shared_amazon))
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(amazon_samples))
     handler.log_message = lambda *args: None
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from . import registry
+
 RESERVED = {"logs", "report_plots"}
 """Names of the workflow's own folders under results/, which a dataset folder would share."""
 
@@ -51,7 +53,7 @@ def coerce(value, schema: dict, root: dict | None = None):
 
 def problems(config: dict) -> list[str]:
     """Settings that validate but cannot work, each naming its key."""
-    found = []
+    found = registry.check(config.get("models", []))
     datasets = config.get("datasets", {})
     for name in sorted(set(datasets) & RESERVED):
         found.append(

@@ -13,21 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import plots, seed_study
+from . import plots, registry, seed_study
 from .comparison import RunDetails, ranking_with_ties
 from .runtime import atomic_path
 
-MODEL_ORDER = (
-    "degree",
-    "mf",
-    "mf_bias",
-    "node2vec",
-    "gensim_w2v",
-    "torch_w2v",
-    "torch_w2v_side_info",
-    "mf_sequences",
-)
-"""Canonical model order (the study's, popularity baseline first); unknown models follow."""
+MODEL_ORDER = tuple(registry.MODELS)
+"""Canonical model order (the registry's: popularity baseline first, then the study's); unknown
+models follow."""
 
 MISSING = "–"
 
