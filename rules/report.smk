@@ -7,6 +7,7 @@ rule report:
         pairs=all_replicates("scores.parquet"),
         queries=all_replicates("queries.parquet"),
         curves=first_replicates("curves.parquet"),
+        indexes=first_replicates("neighbours.json"),
     output:
         md="results/report.md",
         csv="results/report.csv",

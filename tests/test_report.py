@@ -225,3 +225,18 @@ def test_seed_study_numbers_are_keyed_by_our_models():
     assert "CBOW" in seed_study.study_result("Books", "gensim_w2v").note
     assert seed_study.study_result("Electronics", "degree") is None
     assert (seed_study.EGES.base_auc, seed_study.EGES.side_info_auc) == (0.9327, 0.970)
+
+
+def test_report_shows_how_each_neighbour_list_was_searched(tmp_path):
+    indexes = {
+        ("electronics", "degree"): {"kind": "flat", "recall_at_k": 1.0},
+        ("electronics", "gensim_w2v"): {"kind": "ivf", "recall_at_k": 0.9581},
+    }
+    out = tmp_path / "idx"
+    meta = {"datasets": ["electronics", "books"]}
+    build_report(fake_metrics(), out / "r.md", out / "r.csv", out / "p", meta, indexes=indexes)
+    md = (out / "r.md").read_text()
+    assert "`gensim_w2v` (ivf, recall@k 0.958)" in md and "`degree` (exact)" in md
+    csv = pd.read_csv(out / "r.csv").set_index(["dataset", "model"])
+    assert csv.loc[("electronics", "gensim_w2v"), "index_recall"] == 0.9581
+    assert pd.isna(csv.loc[("books", "degree"), "index_kind"])

@@ -295,6 +295,7 @@ def _dataset_section(
         )
         lines.append(f"- Coverage of the validation pairs: {span}.")
     lines += _cold_line(rows)
+    lines += _index_line(rows)
     for _, r in rows.iterrows():
         if isinstance(r["study_note"], str) and not math.isnan(r["study_auc_all"]):
             lines.append(f"- Study note, `{r['model']}`: {r['study_note']}.")
@@ -324,6 +325,18 @@ def _cold_line(rows: pd.DataFrame) -> list[str]:
     return [line]
 
 
+def _index_line(rows: pd.DataFrame) -> list[str]:
+    """How each model's neighbour lists were searched, with the recall of approximate ones."""
+    if "index_kind" not in rows or rows["index_kind"].isna().all():
+        return []
+    parts = []
+    for _, r in rows.dropna(subset=["index_kind"]).iterrows():
+        exact = r["index_kind"] == "flat"
+        how = "exact" if exact else f"{r['index_kind']}, recall@k {r['index_recall']:.3f}"
+        parts.append(f"`{r['model']}` ({how})")
+    return [f"- Neighbour lists (FAISS index, recall against exact search): {', '.join(parts)}."]
+
+
 def _fact(value) -> str:
     """A run fact on one line: collections (a mapping: its keys) joined by commas."""
     if isinstance(value, list | tuple | dict):
@@ -348,6 +361,16 @@ def _ranking_line(name: str, ranked: pd.DataFrame, column: str, ties) -> str:
     return f"- Ranked by {name}: {''.join(parts)}."
 
 
+def _with_indexes(table: pd.DataFrame, indexes: dict[tuple[str, str], dict]) -> pd.DataFrame:
+    """``index_kind`` and ``index_recall`` (recall@k of the neighbour lists against exact
+    search) per row; empty where a model's index facts were not given."""
+    keys = list(zip(table["dataset"], table["model"], strict=True))
+    table["index_kind"] = [indexes.get(key, {}).get("kind") for key in keys]
+    recall = [indexes.get(key, {}).get("recall_at_k") for key in keys]
+    table["index_recall"] = pd.to_numeric(pd.Series(recall, dtype=object), errors="coerce")
+    return table
+
+
 def build_report(
     metrics: list[dict],
     out_md,
@@ -358,6 +381,7 @@ def build_report(
     k: int = 10,
     details: dict[tuple[str, str], list[RunDetails]] | None = None,
     curves: dict[tuple[str, str], pd.DataFrame] | None = None,
+    indexes: dict[tuple[str, str], dict] | None = None,
 ) -> None:
     """Write ``report.csv``, ``report.md`` and the comparison plots it embeds, atomically.
 
@@ -367,12 +391,13 @@ def build_report(
     "study": study dataset or None}}), and any other run facts, listed in the intro.
     ``details``: per (dataset, model) each replicate's ``RunDetails``, for the paired tests
     (without them rankings are plain orders); ``curves``: per (dataset, model) a learning
-    curve, overlaid per dataset.
+    curve, overlaid per dataset; ``indexes``: per (dataset, model) the neighbour index's facts
+    (``neighbours.json``), shown with their recall against exact search.
     """
-    details, curves = details or {}, curves or {}
+    details, curves, indexes = details or {}, curves or {}, indexes or {}
     out_md, out_csv, plot_dir = Path(out_md), Path(out_csv), Path(plot_dir)
     plot_dir.mkdir(parents=True, exist_ok=True)  # a declared output even when nothing is drawn
-    table = report_table(metrics, meta, k=k)
+    table = _with_indexes(report_table(metrics, meta, k=k), indexes)
     with atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False, lineterminator="\n")
 
