@@ -126,3 +126,15 @@ def test_nested_override_runs_and_a_reserved_name_fails_the_dry_run(tmp_path):
         workdir, "-n", "--config", 'datasets={"logs": {"source": "synthetic"}}', check=False
     )
     assert bad.returncode != 0 and "datasets.logs: the name is taken" in bad.stdout + bad.stderr
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_schema_defaults_are_the_trainers_own(family):
+    """Defaults live in the trainer; the schema may repeat one only if it is the same."""
+    defaults = {}
+    for function in [*FAMILIES[family], encode_side_info]:
+        for name, param in inspect.signature(function).parameters.items():
+            defaults.setdefault(name, param.default)
+    for key, spec in schema_block(family)["properties"].items():
+        if "default" in spec:
+            assert spec["default"] == defaults[key], (family, key)
