@@ -10,6 +10,6 @@ run = TrainingRun(snakemake, device=job_device(snakemake))
 asins = node_asins(snakemake.input.nodes)
 walks = load_walks(snakemake.input.walks, len(asins))
 emb, bias, global_bias, info = train_mf_sequences(
-    walks, len(asins), **run.shared(), **run.params["mf_sequences"]
+    walks, len(asins), **run.shared(), **run.params["mf_sequences"], threads=run.threads
 )
 run.save(emb, asins, "dot", bias=bias, global_bias=global_bias, **info)

@@ -17,5 +17,5 @@ log.info("side information present: %s", side_info.coverage())
 if side_info.dropped_fields:
     log.info("left out as uninformative (one value or nearly): %s", side_info.dropped_fields)
 walks = load_walks(snakemake.input.walks, len(asins))
-emb, has_vector, info = train_eges(walks, side_info, **run.shared(), **options)
+emb, has_vector, info = train_eges(walks, side_info, **run.shared(), **options, threads=run.threads)
 run.save(emb, side_info.asins, "cosine", has_vector=has_vector, **info)

@@ -9,5 +9,7 @@ log = setup_logging(snakemake.log[0])
 run = TrainingRun(snakemake, device=job_device(snakemake))
 asins = node_asins(snakemake.input.nodes)
 walks = load_walks(snakemake.input.walks, len(asins))
-emb, info = train_skipgram(walks, len(asins), **run.shared(), **run.params["skipgram"])
+emb, info = train_skipgram(
+    walks, len(asins), **run.shared(), **run.params["skipgram"], threads=run.threads
+)
 run.save(emb, asins, "cosine", **info)

@@ -1,103 +1,23 @@
-"""SGNS and MF-on-sequences: quality on a planted-structure graph, determinism.
-
-The planted graph helpers here are shared with test_mf.py and test_eges.py.
-"""
+"""SGNS and MF-on-sequences: quality on a planted-structure graph, determinism, Hogwild threads."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from prodembed.skipgram import RowAdagrad, train_mf_sequences, train_skipgram, use_fused
-from sklearn.metrics import roc_auc_score
+from prodembed import sgd_cpu
+from prodembed.pairs import PairEngine
+from prodembed.skipgram import (
+    EPS,
+    RowAdagrad,
+    train_mf_sequences,
+    train_skipgram,
+    use_fused,
+    word2vec_init,
+)
+from prodembed.testing import cosine, dot, planted_graph, random_walks, seen_auc, split_edges
 
-
-def planted_graph(n=600, groups=20, avg_deg=8, p_in=0.9, seed=0):
-    """Undirected edges (a < b), mostly within ``groups`` planted groups, power-law degrees."""
-    rng = np.random.default_rng(seed)
-    group = rng.integers(groups, size=n)
-    w = rng.pareto(1.5, size=n) + 1.0
-    m = n * avg_deg // 2
-    a = rng.choice(n, size=m, p=w / w.sum())
-    within = rng.random(m) < p_in
-    b = rng.choice(n, size=m, p=w / w.sum())
-    for g in range(groups):
-        members = np.flatnonzero(group == g)
-        sel = np.flatnonzero(within & (group[a] == g))
-        b[sel] = rng.choice(members, size=len(sel), p=w[members] / w[members].sum())
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    return np.unique(np.stack([lo, hi], 1)[lo != hi], axis=0), group
-
-
-def split_edges(edges, frac=1 / 3, seed=0):
-    held = np.random.default_rng(seed).random(len(edges)) < frac
-    return edges[~held], edges[held]
-
-
-def random_walks(edges, n, num_walks=10, length=10, seed=0):
-    """Uniform first-order walks from every node with edges (int32, like the walks stage)."""
-    rng = np.random.default_rng(seed)
-    src = np.r_[edges[:, 0], edges[:, 1]]
-    dst = np.r_[edges[:, 1], edges[:, 0]][np.argsort(src, kind="stable")]
-    indptr = np.searchsorted(np.sort(src), np.arange(n + 1))
-    deg = np.diff(indptr)
-    cur = np.repeat(np.flatnonzero(deg), num_walks)
-    walks = np.empty((len(cur), length), dtype=np.int32)
-    walks[:, 0] = cur
-    for t in range(1, length):
-        cur = dst[indptr[cur] + (rng.random(len(cur)) * deg[cur]).astype(np.int64)]
-        walks[:, t] = cur
-    return walks
-
-
-def non_edges(edges, candidates, count, seed=1):
-    """``count`` random pairs of distinct ``candidates`` that are not in ``edges``.
-
-    Uniform ordered pairs drawn in bulk, rejected when equal or an edge (either direction),
-    so a million pairs cost seconds rather than a Python loop's minutes.
-    """
-    rng = np.random.default_rng(seed)
-    n = int(max(edges.max(), candidates.max())) + 1
-    known = np.sort(np.r_[edges[:, 0] * n + edges[:, 1], edges[:, 1] * n + edges[:, 0]])
-    out = np.empty((0, 2), dtype=np.int64)
-    while len(out) < count:
-        x, y = rng.choice(candidates, (2, 2 * (count - len(out)) + 16))
-        key = x * n + y
-        hit = np.minimum(np.searchsorted(known, key), len(known) - 1)
-        keep = (x != y) & (known[hit] != key)
-        out = np.r_[out, np.stack([x[keep], y[keep]], 1)]
-    return out[:count]
-
-
-def seen_auc(score, train, held, n):
-    """AUC of held-out edges vs random non-edges, both among nodes with training edges."""
-    seen = np.zeros(n, bool)
-    seen[train.ravel()] = True
-    pos = held[seen[held[:, 0]] & seen[held[:, 1]]]
-    neg = non_edges(np.r_[train, held], np.flatnonzero(seen), len(pos))
-    pairs = np.r_[pos, neg]
-    return roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], score(*pairs.T))
-
-
-def cosine(emb):
-    unit = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-    return lambda a, b: (unit[a] * unit[b]).sum(1)
-
-
-def dot(emb, bias=None):
-    """The MF score before the sigmoid (monotone, so the same AUC)."""
-    if bias is None:
-        return lambda a, b: (emb[a] * emb[b]).sum(1)
-    return lambda a, b: (emb[a] * emb[b]).sum(1) + bias[a] + bias[b]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny batches gain nothing from threads, and spinning threads stall a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +109,45 @@ def test_long_epochs_log_their_progress(planted, monkeypatch, caplog):
     assert first[:-1] == [2048 * (i + 1) for i in range(len(first) - 1)] and len(first) > 2
     assert 0 < first[-1] - first[-2] <= 2048  # the last batch holds the rest
     assert progress[-1].startswith("epoch 1: ")
+
+
+@pytest.mark.parametrize("trainer", ["skipgram", "mf_sequences"])
+def test_hogwild_threads_learn_as_well_as_one(planted, trainer):
+    """Several threads updating the shared tables without locks reach one thread's AUC."""
+    train, held, walks = planted
+    kwargs = {"dim": 32, "epochs": 3, "batch_size": 1024}
+    if trainer == "skipgram":
+        embs = [train_skipgram(walks, 600, threads=t, **kwargs)[0] for t in (1, 3)]
+        aucs = [seen_auc(cosine(emb), train, held, 600) for emb in embs]
+    else:
+        fits = [train_mf_sequences(walks, 600, threads=t, **kwargs) for t in (1, 3)]
+        aucs = [seen_auc(dot(emb, bias), train, held, 600) for emb, bias, *_ in fits]
+    assert min(aucs) > 0.8 and abs(aucs[0] - aucs[1]) < 0.03  # Hogwild runs vary by ~0.01 here
+
+
+def test_hogwild_threads_stay_finite_when_every_update_collides():
+    """8 threads on 5 nodes: every pair touches rows other threads are writing."""
+    walks = np.random.default_rng(0).integers(5, size=(400, 10), dtype=np.int32)
+    emb, info = train_skipgram(walks, 5, dim=8, epochs=2, batch_size=4096, threads=8)
+    mf, bias, glob, mf_info = train_mf_sequences(walks, 5, dim=8, epochs=2, threads=8)
+    assert np.isfinite(emb).all() and np.isfinite(mf).all() and np.isfinite(bias).all()
+    assert np.isfinite(glob) and np.isfinite(info["loss"] + mf_info["loss"]).all()
+    assert info["pairs"] == mf_info["pairs"] > 0
+
+
+def test_one_thread_is_the_serial_kernel_on_the_engine_batches(planted):
+    """threads=1 is exactly the serial kernel run batch after batch (no reordering)."""
+    walks = planted[2][:500]
+    got, _ = train_skipgram(walks, 600, dim=16, epochs=2, batch_size=512, seed=3, threads=1)
+    engine = PairEngine(walks, 600, batch_size=512, seed=3)
+    center = word2vec_init(600, 16, 3, torch.device("cpu")).numpy()
+    context = np.zeros_like(center)
+    states = np.zeros(600, np.float32), np.zeros(600, np.float32)
+    total, done = 2 * engine.pairs_per_epoch, 0
+    for epoch in range(2):
+        for c, x, neg in engine.epoch(epoch):
+            lr = 0.5 * max(1e-4, 1.0 - done / total)
+            targets = torch.cat([x[:, None], neg], 1).numpy()
+            sgd_cpu.sgns_pairs(center, context, *states, c.numpy(), targets, lr, EPS)
+            done += len(c)
+    np.testing.assert_array_equal(got, center)

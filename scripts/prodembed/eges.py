@@ -32,8 +32,11 @@ import numpy as np
 import torch
 
 from . import sgd_cpu
+from .artifacts import ModelArtifacts
+from .curves import LearningCurve
 from .side_info import MISSING, SideInfo
 from .skipgram import (
+    Hogwild,
     RowAdagrad,
     cpu_step,
     make_engine,
@@ -49,6 +52,18 @@ CHUNK = 65536
 def _weights(a: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
     """softmax(a) over the present fields of each row."""
     return a.masked_fill(~present, float("-inf")).softmax(1)
+
+
+def _center(fields: torch.Tensor, w: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """H_v = sum_j w_vj fields[rows_vj] for a block of nodes."""
+    return torch.bmm(w[:, None, :], fields[rows]).squeeze(1)
+
+
+def _snapshot(fields, attn, train_rows, train_present, nodes: np.ndarray) -> ModelArtifacts:
+    """Live H_v of training nodes ``nodes``, for the learning curve."""
+    index = torch.as_tensor(nodes, device=fields.device)
+    w = _weights(attn[index], train_present[index])
+    return ModelArtifacts(_center(fields, w, train_rows[index]).cpu().numpy(), nodes, "cosine")
 
 
 def eges_step(c, targets, lr, *, opts, rows_of, present_of) -> torch.Tensor:
@@ -84,14 +99,16 @@ def train_eges(
     seed: int = 0,
     device: str | torch.device = "cpu",
     fused: bool | None = None,
+    threads: int = 1,
+    curve: LearningCurve | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Train EGES on walks over the training nodes (rows ``0..side_info.n_train-1``).
 
     Returns ``emb`` (n_rows, dim) for every row of ``side_info``, ``has_vector`` (bool per
     row) and ``info`` (``loss`` per epoch, ``pairs_per_s``, ``seconds``; ``field_weights``:
     the mean over training nodes of softmax(a_v) per field name; the share of rows with each
-    side field, the price bucket edges, and how many cold rows got a vector). ``fused``: see
-    :func:`.skipgram.use_fused`.
+    side field, the price bucket edges, and how many cold rows got a vector). ``fused`` and
+    ``threads``: see :func:`.skipgram.train_skipgram`; ``curve``: learning-curve points.
     """
     device = torch.device(device)
     n_train, n_fields = side_info.n_train, len(side_info.field_names)
@@ -112,20 +129,24 @@ def train_eges(
     context = torch.zeros(n_train, dim, device=device)
 
     opts = RowAdagrad(fields), RowAdagrad(attn), RowAdagrad(context)
-    if use_fused(device, fused):
-        tables, states = (fields, attn, context), tuple(opt.state for opt in opts)
-        lookups = train_rows.contiguous(), train_present.contiguous()
-        step = cpu_step(sgd_cpu.eges_pairs, *tables, *states, *lookups)
-    else:
-        step = partial(eges_step, opts=opts, rows_of=train_rows, present_of=train_present)
-    info = train_pairs(engine, epochs, lr, step)
+    fused = use_fused(device, fused)
+    with Hogwild(threads if fused else 1) as workers:
+        if fused:
+            tables, states = (fields, attn, context), tuple(opt.state for opt in opts)
+            lookups = train_rows.contiguous(), train_present.contiguous()
+            step = cpu_step(sgd_cpu.eges_pairs, *tables, *states, *lookups, workers=workers)
+        else:
+            step = partial(eges_step, opts=opts, rows_of=train_rows, present_of=train_present)
+        snapshot = partial(_snapshot, fields, attn, train_rows, train_present)
+        tracked = None if curve is None else (curve, snapshot)
+        info = train_pairs(engine, epochs, lr, step, workers=workers, curve=tracked)
 
     n_rows = side_info.n_rows
     emb = torch.zeros(n_rows, dim, device=device)
     w_train = _weights(attn, train_present)
     for s in range(0, n_train, CHUNK):  # training nodes: H_v
         end = min(s + CHUNK, n_train)
-        emb[s:end] = torch.bmm(w_train[s:end, None, :], fields[train_rows[s:end]]).squeeze(1)
+        emb[s:end] = _center(fields, w_train[s:end], train_rows[s:end])
     for s in range(n_train, n_rows, CHUNK):  # cold rows: the mean of their present side info
         end = min(s + CHUNK, n_rows)
         mask = present[s:end, 1:].float()

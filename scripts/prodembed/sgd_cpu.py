@@ -16,10 +16,13 @@ On tables larger than the caches each pair is 1+K+1 row misses; the kernels pref
 of the pair ``AHEAD`` places on, so those misses overlap the current pair's arithmetic
 (+25% pairs/s at 500k rows, +12% at 5k on the benchmark machine; no change to any result).
 
-Kernels run on one thread, so the result does not depend on the thread count or scheduling:
-same seed, same bytes. The workflow runs several jobs side by side instead; on a many-core
-CPU-only host ``gensim_w2v`` is the multi-threaded option. Speed on the 2-core benchmark machine
-is in benchmarks/RESULTS.md (Skip-gram).
+Each call is serial and releases the GIL (``nogil``), so a trainer with ``threads`` > 1 runs
+Hogwild like word2vec's C code and gensim (:class:`~prodembed.skipgram.Hogwild`): threads call
+the kernel on slices of a batch and update the shared tables and Adagrad states without
+locks. A race loses a float add at worst (an Adagrad accumulator only grows, so it stays
+positive), and results vary within noise from run to run. With one thread the calls run in
+order: same seed, same bytes. Speed on the 2-core benchmark machine is in
+benchmarks/RESULTS.md (Skip-gram, "Several threads (Hogwild)").
 """
 
 from __future__ import annotations

@@ -30,19 +30,29 @@ trained pairs/s (an estimate; not yet measured). On a CPU the same batched ops a
 memory-bound at ~0.4M pairs/s per core, so the CPU path runs the fused per-pair kernels of
 :mod:`.sgd_cpu` on the same engine batches instead: ~1.2M pairs/s per core, close to gensim's
 C loop, with the higher AUC (benchmarks/RESULTS.md, Skip-gram).
+
+With ``threads`` > 1 the CPU path is Hogwild, like word2vec's C code and gensim: worker
+threads run the (nogil) kernel on slices of each batch, sharing the tables and Adagrad states
+without locks, while one of them builds the next batch (the engine is ~15-20% of a serial
+epoch, which would otherwise cap 2 threads near 1.7x). Results then vary within noise from
+run to run; ``threads=1`` calls the serial kernel exactly as before (same seed, same bytes).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from itertools import pairwise
+from typing import Self
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from . import sgd_cpu
+from .curves import LearningCurve, Snapshot, table_snapshot
 from .pairs import PairEngine
 from .runtime import Progress
 
@@ -54,6 +64,10 @@ DEFAULT_BATCH = {"cpu": 16384, "cuda": 131072}
 
 #: Adagrad's epsilon, shared by the torch and the CPU kernels.
 EPS = 1e-10
+
+#: Kernel slices per thread and batch: threads that finish early take another slice, so a
+#: thread descheduled by other work (or building the next batch) does not stall the batch.
+SLICES_PER_THREAD = 4
 
 
 def default_batch(device: torch.device | str) -> int:
@@ -113,13 +127,63 @@ def use_fused(device: torch.device, fused: bool | None) -> bool:
     return device.type == "cpu" if fused is None else fused
 
 
-def cpu_step(kernel, *arrays, scalars: tuple = ()):
+class Hogwild:
+    """``threads`` workers that share the tables and run a kernel on slices of each batch
+    without locks; one of them builds the next batch meanwhile (:meth:`ahead`). With one
+    thread everything runs in the caller, in order: the serial, deterministic path."""
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = max(1, int(threads))
+        self.pool = None
+        if self.threads > 1:
+            self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="hogwild")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def run(self, kernel, c: np.ndarray, targets: np.ndarray, *args) -> float:
+        """``kernel(c, targets, *args)`` on contiguous slices in parallel; the summed loss."""
+        if self.pool is None:
+            return kernel(c, targets, *args)
+        bounds = np.linspace(0, len(c), SLICES_PER_THREAD * self.threads + 1).astype(int)
+        futures = [
+            self.pool.submit(kernel, c[a:b], targets[a:b], *args)
+            for a, b in pairwise(bounds)
+            if b > a
+        ]
+        return sum(f.result() for f in futures)
+
+    def ahead(self, batches):
+        """Yield from ``batches`` while a worker builds the next one."""
+        if self.pool is None:
+            yield from batches
+            return
+        batches = iter(batches)
+        pending = self.pool.submit(next, batches, None)
+        while (batch := pending.result()) is not None:
+            pending = self.pool.submit(next, batches, None)
+            yield batch
+
+
+#: One thread: the kernels run in the caller, batch after batch.
+SERIAL = Hogwild()
+
+
+def cpu_step(kernel, *arrays, scalars: tuple = (), workers: Hogwild = SERIAL):
     """A :func:`train_pairs` step running a :mod:`.sgd_cpu` kernel on numpy views of the
-    tables and optimiser states (shared memory: the kernel updates the tensors in place)."""
+    tables and optimiser states (shared memory: the kernel updates the tensors in place),
+    on ``workers``."""
     views = [a.numpy() for a in arrays]
 
+    def kernel_on(c: np.ndarray, targets: np.ndarray, lr: float) -> float:
+        return kernel(*views, c, targets, lr, *scalars, EPS)
+
     def step(c: torch.Tensor, targets: torch.Tensor, lr: float) -> float:
-        return kernel(*views, c.numpy(), targets.view(len(c), -1).numpy(), lr, *scalars, EPS)
+        return workers.run(kernel_on, c.numpy(), targets.view(len(c), -1).numpy(), lr)
 
     return step
 
@@ -181,25 +245,40 @@ def mf_step(c, targets, lr, *, opts, l2) -> torch.Tensor:
     return loss
 
 
-def train_pairs(engine: PairEngine, epochs: int, lr: float, step, log_every: int = 0) -> dict:
+def train_pairs(
+    engine: PairEngine,
+    epochs: int,
+    lr: float,
+    step,
+    log_every: int = 0,
+    workers=SERIAL,
+    curve: tuple[LearningCurve, Snapshot] | None = None,
+) -> dict:
     """The epoch loop shared by the pair trainers.
 
     ``step(center, targets, lr)`` updates the model on one batch (``targets`` as in
     :func:`sgns_update`) and returns its summed loss as a device tensor; losses are summed
     on the device and read once per epoch, so nothing waits for the GPU per batch. The lr
     decays linearly over all pairs like word2vec's. A progress line (pair counts only, no sync)
-    at most every ``runtime.PROGRESS_SECONDS``.
+    at most every ``runtime.PROGRESS_SECONDS``. With :class:`Hogwild` ``workers`` the next
+    batch is built while the step runs. ``curve``: a learning curve and the snapshot of the
+    model's vectors it scores, recorded between steps (x: positive pairs seen).
     """
     total, done, losses = epochs * engine.pairs_per_epoch, 0, []
+    if curve is not None:
+        curve[0].begin(total, "pairs")
     start = time.perf_counter()
     for epoch in range(epochs):
         t0, n_epoch, progress = time.perf_counter(), 0, Progress()
         loss_sum = torch.zeros((), device=engine.device)
-        for batch, (c, x, neg) in enumerate(engine.epoch(epoch), 1):
+        for batch, (c, x, neg) in enumerate(workers.ahead(engine.epoch(epoch)), 1):
             alpha = lr * max(1e-4, 1.0 - done / max(total, 1.0))
             loss_sum += step(c, torch.cat([x[:, None], neg], 1).view(-1), alpha)
             done += len(c)
             n_epoch += len(c)
+            if curve is not None and curve[0].due(done):
+                loss = float(loss_sum) / n_epoch
+                curve[0].record(done, epoch + n_epoch / engine.pairs_per_epoch, loss, curve[1])
             if log_every and batch % log_every == 0:
                 log.info("epoch %d batch %d: loss %.4f", epoch, batch, float(loss_sum) / n_epoch)
             elif progress.due():
@@ -208,6 +287,8 @@ def train_pairs(engine: PairEngine, epochs: int, lr: float, step, log_every: int
                     epoch, n_epoch, engine.pairs_per_epoch, progress.rate(n_epoch),
                 )  # fmt: skip
         losses.append(float(loss_sum) / max(n_epoch, 1))
+        if curve is not None:
+            curve[0].record(done, epoch + 1, losses[-1], curve[1], epoch_end=True)
         secs = time.perf_counter() - t0
         log.info(
             "epoch %d: loss %.4f, %d pairs, %.0f pairs/s, %.1f s",
@@ -239,25 +320,31 @@ def train_skipgram(
     device: str | torch.device = "cpu",
     log_every: int = 0,
     fused: bool | None = None,
+    threads: int = 1,
+    curve: LearningCurve | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Train SGNS on ``walks``; return the center (input) table and training facts.
 
     Tables start like word2vec's: centers U(-0.5/dim, 0.5/dim), contexts zero. ``info``:
     ``loss`` (mean per positive pair, per epoch), ``pairs`` (positive pairs trained),
     ``pairs_per_s``, ``seconds``. ``log_every`` > 0 also logs every that many batches
-    (a host sync there). ``fused``: see :func:`use_fused`.
+    (a host sync there). ``fused``: see :func:`use_fused`. ``threads`` > 1 runs the fused
+    kernel Hogwild (:class:`Hogwild`; results then vary within noise).
     """
     device = torch.device(device)
     engine = make_engine(walks, n_nodes, window, negatives, batch_size, seed, device)
     center = word2vec_init(n_nodes, dim, seed, device)
     context = torch.zeros(n_nodes, dim, device=device)
     opt_center, opt_context = RowAdagrad(center), RowAdagrad(context)
-    if use_fused(device, fused):
-        states = opt_center.state, opt_context.state
-        step = cpu_step(sgd_cpu.sgns_pairs, center, context, *states)
-    else:
-        step = partial(sgns_step, center=center, opt_center=opt_center, opt_context=opt_context)
-    info = train_pairs(engine, epochs, lr, step, log_every)
+    fused = use_fused(device, fused)
+    with Hogwild(threads if fused else 1) as workers:
+        if fused:
+            states = opt_center.state, opt_context.state
+            step = cpu_step(sgd_cpu.sgns_pairs, center, context, *states, workers=workers)
+        else:
+            step = partial(sgns_step, center=center, opt_center=opt_center, opt_context=opt_context)
+        tracked = None if curve is None else (curve, table_snapshot("cosine", center))
+        info = train_pairs(engine, epochs, lr, step, log_every, workers, tracked)
     return center.cpu().numpy(), info
 
 
@@ -275,13 +362,15 @@ def train_mf_sequences(
     device: str | torch.device = "cpu",
     l2: float = 1e-3,
     fused: bool | None = None,
+    threads: int = 1,
+    curve: LearningCurve | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float, dict]:
     """The study's "MF with bias on sequences": one shared table, scored s(e_a.e_b+b_a+b_b+g).
 
     Trained with BCE on the pair engine's (center, context) pairs (label 1) and its
     unigram^0.75 negatives (label 0), plus ``l2`` x squared norm of every row occurrence in
     the batch (planted graph of the module docstring: l2 1e-6 / 1e-3 / 1e-2 gave seen-only
-    AUC 0.931 / 0.936 / 0.936). Same optimiser, schedule and ``fused`` as
+    AUC 0.931 / 0.936 / 0.936). Same optimiser, schedule, ``fused``, ``threads`` and ``curve`` as
     :func:`train_skipgram`. Returns (embeddings, bias, global_bias, info).
     """
     device = torch.device(device)
@@ -290,11 +379,15 @@ def train_mf_sequences(
     bias = torch.zeros(n_nodes, 1, device=device)
     glob = torch.zeros(1, 1, device=device)
     opt_emb, opt_bias, opt_glob = RowAdagrad(emb), RowAdagrad(bias), RowAdagrad(glob)
-    if use_fused(device, fused):
-        tables = emb, bias.view(-1), glob.view(-1)
-        states = opt_emb.state, opt_bias.state, opt_glob.state
-        step = cpu_step(sgd_cpu.mf_pairs, *tables, *states, scalars=(l2,))
-    else:
-        step = partial(mf_step, opts=(opt_emb, opt_bias, opt_glob), l2=l2)
-    info = train_pairs(engine, epochs, lr, step)
+    fused = use_fused(device, fused)
+    with Hogwild(threads if fused else 1) as workers:
+        if fused:
+            tables = emb, bias.view(-1), glob.view(-1)
+            states = opt_emb.state, opt_bias.state, opt_glob.state
+            step = cpu_step(sgd_cpu.mf_pairs, *tables, *states, scalars=(l2,), workers=workers)
+        else:
+            step = partial(mf_step, opts=(opt_emb, opt_bias, opt_glob), l2=l2)
+        snapshot = table_snapshot("dot", emb, bias, glob)
+        tracked = None if curve is None else (curve, snapshot)
+        info = train_pairs(engine, epochs, lr, step, workers=workers, curve=tracked)
     return emb.cpu().numpy(), bias.squeeze(1).cpu().numpy(), float(glob), info
