@@ -1,5 +1,6 @@
 """Product embeddings from the Amazon product graph: dumps -> graph -> walks -> models -> report."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,7 +10,14 @@ from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+# The library beside this Snakefile, for the config checks here and for the rule scripts:
+# Snakemake appends a script's folder to sys.path, after site-packages, so without PYTHONPATH
+# an installed prodembed (`pip install -e .` of another copy) would shadow this one in every job.
+LIBRARY = str(Path(workflow.basedir) / "scripts")
+sys.path.insert(0, LIBRARY)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [LIBRARY, os.getenv("PYTHONPATH")]))
+)
 from prodembed.config_check import coerce, problems, redefined
 
 

@@ -3,8 +3,8 @@
     python benchmarks/bench_mf.py [--nodes N] [--avg-degree D] [--epochs E] [--subset S]
                                   [--threads T] [--devices cpu,cuda]
 
-Both train on the training edges of a planted graph (the generator of
-tests/test_skipgram.py; 1/3 of the edges held out). Ours runs ``--epochs`` epochs (seconds
+Both train on the training edges of a planted graph (``prodembed.testing.planted_graph``,
+as in the tests; 1/3 of the edges held out). Ours runs ``--epochs`` epochs (seconds
 per epoch and the seen-only AUC of held-out edges vs random non-edges are reported). The
 baseline is the study's approach -- a map-style Dataset whose ``__getitem__`` returns one
 edge plus 5 uniformly drawn negative pairs, batched by a DataLoader (batch 128), dense
@@ -17,11 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests")]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as prodembed.device sets it for the rules
 
 import numpy as np
@@ -30,7 +26,7 @@ import torch.nn.functional as F
 from bench_skipgram import Clock, machine
 from prodembed.device import configure_threads
 from prodembed.mf import train_mf
-from test_skipgram import dot, planted_graph, seen_auc, split_edges
+from prodembed.testing import dot, planted_graph, seen_auc, split_edges
 
 
 class EdgeDataset(torch.utils.data.Dataset):

@@ -4,7 +4,7 @@
                                           [--similarity cosine|dot] [--model-dir DIR]
                                           [--sample Q] [--threads T] [--k K]
 
-Vectors: nested clusters like trained product vectors (``tests/test_neighbours.
+Vectors: nested clusters like trained product vectors (``prodembed.testing.
 clustered_vectors``: heavy-tailed groups of 10-product subgroups plus noise; ``--noise``
 sets how hard the search is), or the saved model in ``--model-dir``. Three ways to every
 product's top k:
@@ -24,11 +24,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests")]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as prodembed.device sets it for the rules
 
 import faiss
@@ -46,7 +43,7 @@ from prodembed.neighbours import (
     index_vectors,
     top_k_neighbours,
 )
-from test_neighbours import clustered_vectors
+from prodembed.testing import clustered_vectors
 
 
 def synthetic_model(args) -> ModelArtifacts:

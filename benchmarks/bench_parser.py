@@ -30,9 +30,6 @@ from pathlib import Path
 
 import numba
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-
 from prodembed.parse import read_products
 from prodembed.pyliteral import _HEX, parse_literal_lines, translate
 

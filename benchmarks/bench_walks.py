@@ -18,16 +18,12 @@ import argparse
 import logging
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numba
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-
 from prodembed.graph import Graph, graph_from_ids
 from prodembed.walks import (
     first_order_walks,

@@ -55,10 +55,13 @@ run() {
     [[ ${#parts[@]} -gt 0 ]] || parts=(checks bench)
     mkdir -p "$out"
     export PYTHONUNBUFFERED=1
+    # The library from the working tree (requirements.txt's `pip install -e .` needs a build
+    # backend the image may lack, and there is no index to fetch one).
+    export PYTHONPATH=$PWD/scripts
     if compgen -G ".whl/*.whl" >/dev/null; then
         python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
             --target /tmp/site .whl/*.whl || return 1
-        export PYTHONPATH=/tmp/site
+        export PYTHONPATH=/tmp/site:$PYTHONPATH
     fi
     {
         nvidia-smi

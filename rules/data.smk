@@ -1,4 +1,4 @@
-"""Raw dumps -> products -> edges -> train/validation split (DESIGN.md section 3, steps 1-4)."""
+"""Raw dumps -> products -> edges -> train/validation split (docs/DESIGN.md, Data flow, stages 1-4)."""
 
 
 rule synthesize_raw:

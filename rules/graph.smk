@@ -1,4 +1,4 @@
-"""Training graph as CSR arrays and random-walk sequences (DESIGN.md section 3, step 5)."""
+"""Training graph as CSR arrays and random-walk sequences (docs/DESIGN.md, Data flow, stage 5)."""
 
 
 rule build_graph:

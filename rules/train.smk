@@ -25,8 +25,10 @@ for family, spec in registry.FAMILIES.items():
         params:
             train=config["train"],
             seed=config["seed"],
+            family=family,
         script:
-            f"../scripts/train_{family}.py"
+            # Through params: a script path is formatted when the job runs, after the loop.
+            "../scripts/train_{params.family}.py"
 
 
 rule neighbours:

@@ -1,4 +1,7 @@
-"""Shared fixtures: the library on sys.path, the optional real samples, the torch devices.
+"""Shared fixtures: the optional real samples, the torch devices.
+
+The library `prodembed` is imported as installed (`pip install -e .`, part of
+requirements.txt).
 
 Tests of a torch path take the ``torch_device`` fixture and run once per device: on the CPU
 everywhere and on CUDA where a GPU is present (skipped, and so visible, elsewhere). Their ids
@@ -16,14 +19,13 @@ pytest takes a separate ``DIR`` for a test path before this file is loaded.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
+import torch
 from devices import TORCH_DEVICES
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
 
 SAMPLES_VAR = "PRODEMBED_SAMPLES"
 
@@ -86,3 +88,13 @@ def amazon_samples() -> Path:
     if reason:
         pytest.skip(reason)
     return samples_dir()
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Torch on one thread for a module of tiny batches (``pytest.mark.usefixtures``): they gain
+    nothing from threads, and spinning threads stall a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

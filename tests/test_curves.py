@@ -15,9 +15,9 @@ from prodembed.mf import train_mf
 from prodembed.runtime import write_parquet
 from prodembed.scoring import score_pairs
 from prodembed.skipgram import train_skipgram
+from prodembed.testing import non_edges, planted_graph, random_walks, split_edges
 from prodembed.training import TrainingRun, node_ids, replicate_seed
 from sklearn.metrics import roc_auc_score
-from test_skipgram import non_edges, planted_graph, random_walks, split_edges
 
 N = 400
 

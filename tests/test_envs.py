@@ -38,10 +38,11 @@ DISTRIBUTIONS = {
 
 
 def requirement_pins() -> dict[str, str]:
+    """The pinned distributions; options such as ``-e .`` (the library itself) are no pins."""
     pins = {}
     for line in (ROOT / "requirements.txt").read_text().splitlines():
         line = line.split("#")[0].strip()
-        if line:
+        if line and not line.startswith("-"):
             name, version = line.split("==")
             pins[name.lower()] = version
     return pins

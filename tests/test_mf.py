@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from prodembed.mf import auto_batch, train_mf
-from test_skipgram import dot, one_thread, planted_graph, seen_auc, split_edges  # noqa: F401
+from prodembed.testing import dot, planted_graph, seen_auc, split_edges
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 N = 2000
 

@@ -23,6 +23,7 @@ from prodembed.neighbours import (
     write_neighbours,
 )
 from prodembed.scoring import score_pairs
+from prodembed.testing import clustered_vectors
 from scipy.special import expit
 
 R = 1 / math.sqrt(2)
@@ -39,18 +40,6 @@ def model_of(emb, similarity="cosine", bias=None, names="ABCD", global_bias=0.0)
 def named(emb, similarity="cosine", bias=None, global_bias=0.0) -> ModelArtifacts:
     names = [f"p{i:05d}" for i in range(len(emb))]
     return model_of(emb, similarity, bias, names, global_bias)
-
-
-def clustered_vectors(n: int, dim: int, groups: int, seed: int = 0, noise: float = 0.4):
-    """Nested clusters like trained product vectors: heavy-tailed groups (categories) of
-    10-product subgroups (bought together), plus isotropic noise; rows shuffled."""
-    rng = np.random.default_rng(seed)
-    weights = rng.pareto(1.0, groups) + 1.0
-    group = np.sort(rng.choice(groups, n, p=weights / weights.sum()))
-    centres = rng.standard_normal((groups, dim))
-    offsets = 0.6 * rng.standard_normal((n // 10 + 1, dim))
-    x = centres[group] + offsets[np.arange(n) // 10] + noise * rng.standard_normal((n, dim))
-    return (x[rng.permutation(n)] / math.sqrt(dim)).astype(np.float32)
 
 
 def lists(df: pd.DataFrame) -> dict[str, list[str]]:

@@ -3,14 +3,9 @@ import numpy as np
 import pytest
 import torch
 from devices import on_devices
+from prodembed import walk_kernels as kernels
 from prodembed.graph import Graph, graph_from_edges, graph_from_ids
 from prodembed.walks import (
-    _alias_tables,
-    _draw,
-    _edge_set,
-    _has_edge,
-    _uniform,
-    _walk_state,
     first_order_walks,
     first_order_walks_torch,
     generate_walks,
@@ -112,7 +107,7 @@ def test_alias_tables_encode_the_weights_exactly(random_graph):
     g = random_graph
     weights = g.weights.copy()
     weights[g.indptr[1]] = 0.0
-    table, strength = _alias_tables(g.indptr, g.indices, weights)
+    table, strength = kernels.alias_tables(g.indptr, g.indices, weights)
     prob = table.view(np.float32)[:, 0].astype(np.float64)
     for v in range(g.n_nodes):
         lo, hi = g.indptr[v], g.indptr[v + 1]
@@ -198,7 +193,7 @@ def test_node2vec_first_step_is_first_order(random_graph):
 
 
 def test_edge_set_answers_exactly_for_every_pair(random_graph):
-    keys = _edge_set(random_graph.indptr, random_graph.indices)
+    keys = kernels.edge_set(random_graph.indptr, random_graph.indices)
     n = random_graph.n_nodes
     edges = edge_set(random_graph)
     assert (keys >= 0).sum() == len(edges) // 2  # each undirected edge once
@@ -206,13 +201,13 @@ def test_edge_set_answers_exactly_for_every_pair(random_graph):
     for t in range(n):
         for x in range(n):
             if t != x:
-                assert _has_edge(keys, n, t, x) == ((t, x) in edges), (t, x)
+                assert kernels.has_edge(keys, n, t, x) == ((t, x) in edges), (t, x)
 
 
 def uniform(state):
-    """``_uniform`` called from Python: keep the state a uint64 (a Python int enters numba as
-    int64, and int64 + uint64 is float64 there)."""
-    state, u = _uniform(np.uint64(state))
+    """``kernels.uniform`` called from Python: keep the state a uint64 (a Python int enters
+    numba as int64, and int64 + uint64 is float64 there)."""
+    state, u = kernels.uniform(np.uint64(state))
     return np.uint64(state), u
 
 
@@ -227,18 +222,18 @@ def reference_walk(graph, table, strength, k, length, seed, p, q):
     prob = table.view(np.float32)
     inv_p, inv_q = 1.0 / p, 1.0 / q
     m = max(1.0, inv_q)
-    state = np.uint64(_walk_state(np.uint64(seed), k))
+    state = np.uint64(kernels.walk_state(np.uint64(seed), k))
     t = k % graph.n_nodes
     walk = [t]
     state, u = uniform(state)
-    v, e = _draw(graph.indptr, table, prob, t, u)
+    v, e = kernels.draw(graph.indptr, table, prob, t, u)
     walk.append(v)
     walked = graph.weights[e]
     neighbours = edge_set(graph)
     while len(walk) < length:
         if not second_order:
             state, u = uniform(state)
-            v, _ = _draw(graph.indptr, table, prob, walk[-1], u)
+            v, _ = kernels.draw(graph.indptr, table, prob, walk[-1], u)
             walk.append(v)
             continue
         t, v = walk[-2], walk[-1]
@@ -250,7 +245,7 @@ def reference_walk(graph, table, strength, k, length, seed, p, q):
             if y < extra:
                 x = t
                 break
-            x, e = _draw(graph.indptr, table, prob, v, (y - extra) / mass)
+            x, e = kernels.draw(graph.indptr, table, prob, v, (y - extra) / mass)
             state, r = uniform(state)
             if x == t:
                 alpha = inv_p
@@ -269,7 +264,9 @@ def reference_walk(graph, table, strength, k, length, seed, p, q):
 @pytest.mark.parametrize("p, q", [(1.0, 1.0), (0.5, 2.0), (2.0, 0.5), (0.25, 1.0)])
 def test_interleaved_kernels_equal_a_one_walk_loop(p, q, random_graph):
     walks = node2vec_walks(random_graph, 2, 9, p, q, seed=17)
-    table, strength = _alias_tables(random_graph.indptr, random_graph.indices, random_graph.weights)
+    table, strength = kernels.alias_tables(
+        random_graph.indptr, random_graph.indices, random_graph.weights
+    )
     for k in range(0, len(walks), 7):
         expected = reference_walk(random_graph, table, strength, k, 9, 17, p, q)
         assert walks[k].tolist() == expected, k

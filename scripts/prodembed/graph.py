@@ -1,8 +1,9 @@
 """The training graph as CSR arrays (``graph/nodes.parquet`` + ``graph/csr.npz``).
 
 CSR keeps memory at O(edges) and gives each node's neighbours as one contiguous, sorted slice,
-which is what the walkers need: per-row alias tables for sampling and binary search for
-node2vec's "is x a neighbour of t" test.
+which is what the walkers need: per-row alias tables for sampling, and for node2vec's "is x a
+neighbour of t" test a hash set built from the rows (numba) or a binary search in t's sorted
+row (torch).
 """
 
 from __future__ import annotations

@@ -12,8 +12,10 @@ information. Everything is vectorised numpy; only the final per-record formattin
 from __future__ import annotations
 
 import gzip
+import json
 import math
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -83,188 +85,6 @@ PRESETS: dict[str, dict] = {
     },
 }
 
-# Category trees: level-2 name -> (median price, node); a node is a leaf's title word or a
-# dict of child nodes. Depth (root included) is therefore 2 to 4, as in the real dumps.
-_ELECTRONICS_TREE = {
-    "Computers & Accessories": (
-        35.0,
-        {
-            "Laptops": "Laptop",
-            "Monitors": "LED Monitor",
-            "Tablets": "Tablet",
-            "Computer Components": {
-                "Memory": "DDR3 RAM Module",
-                "Graphics Cards": "Graphics Card",
-                "Internal Hard Drives": "Internal Hard Drive",
-                "CPUs": "Processor",
-            },
-            "Cables & Accessories": {
-                "Monitor Accessories": "Monitor Stand",
-                "Cables & Interconnects": "HDMI Cable",
-                "Keyboards, Mice & Input Devices": "Keyboard",
-            },
-            "Networking Products": {"Routers": "Router", "Network Adapters": "USB WiFi Adapter"},
-            "Data Storage": {
-                "External Hard Drives": "Portable Hard Drive",
-                "USB Flash Drives": "USB Flash Drive",
-            },
-        },
-    ),
-    "Camera & Photo": (
-        60.0,
-        {
-            "Digital Cameras": {
-                "Point & Shoot Digital Cameras": "Digital Camera",
-                "DSLR Cameras": "DSLR Camera",
-            },
-            "Lenses": "Zoom Lens",
-            "Flashes": "Speedlite Flash",
-            "Accessories": {
-                "Bags & Cases": "Camera Bag",
-                "Tripods & Monopods": "Tripod",
-                "Batteries & Chargers": "Battery Charger",
-                "Memory Cards": "SDHC Memory Card",
-            },
-        },
-    ),
-    "Cell Phones & Accessories": (
-        15.0,
-        {
-            "Cell Phones": "Unlocked Smartphone",
-            "Accessories": {
-                "Cases": "Case",
-                "Screen Protectors": "Screen Protector",
-                "Chargers & Adapters": "Car Charger",
-                "Headsets": "Bluetooth Headset",
-            },
-        },
-    ),
-    "Home Audio & Theater": (
-        90.0,
-        {
-            "Speakers": {"Bookshelf Speakers": "Bookshelf Speaker", "Subwoofers": "Subwoofer"},
-            "Home Theater Systems": "Home Theater System",
-            "Receivers & Amplifiers": "AV Receiver",
-            "Turntables": "Turntable",
-        },
-    ),
-    "Portable Audio & Video": (
-        25.0,
-        {
-            "MP3 & MP4 Players": "MP3 Player",
-            "Headphones": "Headphones",
-            "Portable Speakers & Docks": "Bluetooth Speaker",
-            "Radios": "AM/FM Radio",
-        },
-    ),
-    "Television & Video": (
-        120.0,
-        {
-            "Televisions": "LED TV",
-            "Blu-ray Players": "Blu-ray Player",
-            "Streaming Media Players": "Streaming Media Player",
-            "Projectors": "Projector",
-        },
-    ),
-    "Car & Vehicle Electronics": (
-        45.0,
-        {
-            "Car Electronics": {"Car Audio": "Car Stereo", "Car Video": "Backup Camera"},
-            "GPS & Navigation": "GPS Navigator",
-            "Radar Detectors": "Radar Detector",
-        },
-    ),
-    "Office Electronics": (30.0, {"Printers": "Printer", "Calculators": "Calculator"}),
-    "eBook Readers & Accessories": (20.0, "eReader Cover"),
-    "Security & Surveillance": (50.0, "Security Camera"),
-}
-
-_BOOKS_TREE = {
-    "Literature & Fiction": (
-        11.0,
-        {
-            "Genre Fiction": {"Historical": "Empire", "Family Saga": "Family"},
-            "Contemporary": "City",
-            "Classics": "Pilgrim",
-            "Short Stories": "Stories",
-            "Poetry": "Poems",
-        },
-    ),
-    "Mystery, Thriller & Suspense": (
-        9.0,
-        {
-            "Mystery": "Murder",
-            "Thrillers & Suspense": {
-                "Legal": "Verdict",
-                "Psychological": "Stranger",
-                "Espionage": "Agent",
-            },
-        },
-    ),
-    "Science Fiction & Fantasy": (
-        9.5,
-        {
-            "Fantasy": {"Epic": "Dragon", "Urban": "Witch"},
-            "Science Fiction": {"Space Opera": "Starship", "Dystopian": "Rebellion"},
-        },
-    ),
-    "Romance": (7.0, {"Contemporary": "Heart", "Historical": "Duke", "Paranormal": "Vampire"}),
-    "Children's Books": (
-        8.0,
-        {
-            "Animals": "Bunny",
-            "Fairy Tales, Folk Tales & Myths": "Princess",
-            "Early Learning": "ABC",
-        },
-    ),
-    "Teen & Young Adult": (10.0, "Academy"),
-    "Biographies & Memoirs": (14.0, {"Leaders & Notable People": "Life", "Memoirs": "Memory"}),
-    "History": (
-        16.0,
-        {
-            "Americas": "Frontier",
-            "Europe": "Crown",
-            "Military": {"World War II": "Battle", "Civil War": "Union"},
-        },
-    ),
-    "Business & Money": (
-        18.0,
-        {
-            "Management & Leadership": "Leadership",
-            "Investing": "Money",
-            "Marketing & Sales": "Brand",
-        },
-    ),
-    "Cookbooks, Food & Wine": (
-        17.0,
-        {"Baking": "Bread", "Regional & International": "Kitchen", "Quick & Easy": "Dinner"},
-    ),
-    "Health, Fitness & Dieting": (
-        13.0,
-        {"Diets & Weight Loss": "Diet", "Exercise & Fitness": "Body"},
-    ),
-    "Self-Help": (12.0, "Habits"),
-    "Religion & Spirituality": (
-        12.0,
-        {"Christian Books & Bibles": "Faith", "Buddhism": "Mindfulness"},
-    ),
-    "Science & Math": (
-        30.0,
-        {"Physics": "Universe", "Biological Sciences": "Evolution", "Mathematics": "Numbers"},
-    ),
-    "Computers & Technology": (
-        35.0,
-        {
-            "Programming": {"Python": "Python", "Java": "Java"},
-            "Networking & Cloud Computing": "Cloud",
-        },
-    ),
-    "Arts & Photography": (25.0, {"Photography & Video": "Light", "Music": "Song"}),
-    "Travel": (15.0, {"Europe": "Paris", "United States": "Road Trip"}),
-    "Comics & Graphic Novels": (14.0, "Hero"),
-    "Crafts, Hobbies & Home": (16.0, {"Knitting": "Knits", "Gardening": "Garden"}),
-}
-
 _RANK_KEYS = {
     "Camera & Photo": "Camera &amp; Photo",
     "Cell Phones & Accessories": "Cell Phones & Accessories",
@@ -290,8 +110,10 @@ _CHUNK = 20_000  # records generated and formatted at a time: bounds memory at a
 
 @dataclass(frozen=True)
 class _Vocab:
+    """One preset's words: its category tree, brand-name parts, title and description templates."""
+
     root: str
-    tree: dict
+    tree: dict  # level-2 name -> (median price, node); a node is a leaf's title word or a dict
     brand_parts: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
     brand_sep: str
     adjectives: tuple[str, ...]
@@ -301,120 +123,28 @@ class _Vocab:
     descriptions: tuple[str, ...]
 
 
-_VOCAB = {
-    "electronics": _Vocab(
-        root="Electronics",
-        tree=_ELECTRONICS_TREE,
-        brand_parts=(
-            (
-                *("Aver", "Blu", "Cyber", "Digi", "Ever", "Flex", "Giga", "Hyper", "Inno", "Kin"),
-                *("Lumi", "Maxi", "Nex", "Omni", "Pro", "Quanti", "Rex", "Sky", "Tek", "Ultra"),
-                *("Vox", "Wave", "Xen", "Zen", "Accu", "Bolt", "Clear", "Dura", "Echo", "Fusion"),
-                *("Gold", "Halo", "Iso", "Jet", "Kora", "Luxe", "Mag", "Nova", "Opti", "Pixel"),
-                *("Sono", "Terra", "Vanta", "Volt", "Astro"),
-            ),
-            (
-                *("tek", "tron", "link", "wave", "core", "max", "sonic", "view", "cell", "gear"),
-                *("pro", "lux", "tone", "cam", "net", "power", "byte", "flow", "star", "logic"),
-                *("sound", "vision", "tech", "wire", "port"),
-            ),
-            ("", " Audio", " Digital", " Electronics", " Labs", " Inc.", " USA", " Systems"),
-        ),
-        brand_sep="",
-        adjectives=(
-            *("Wireless", "Portable", "Ultra-Slim", "Compact", "Premium", "Universal"),
-            *("Rechargeable", "Heavy Duty", "Professional", "High-Speed", "Waterproof"),
-            *("Digital", "Mini", "Ergonomic", "HD", "Dual-Band", "Noise-Cancelling", "Replacement"),
-        ),
-        nouns=("Black", "White", "Silver", "Blue", "Red", "Pink"),
-        extras=(
-            (" - Retail Packaging", 3.0),
-            (" 2-Pack", 2.0),
-            (" with USB Cable", 2.0),
-            (" for iPhone 5/5S", 1.0),
-            (" 32GB", 1.0),
-            (" 1080p", 1.0),
-            (" - 6 ft", 1.0),
-            (' 12" Screen', 1.0),
-            (' 15.6" HD Display', 0.8),
-            (" Kid's Edition", 0.5),
-            (' "Deluxe" Edition', 0.5),
-            (" 10' Cable", 0.5),
-            (" [Newest Version]", 0.7),
-            (" &amp; Carrying Case", 0.4),
-            (" AC\\DC Adapter", 0.05),
-        ),
-        titles=(
-            "{brand} {adj} {word}{extra} ({noun})",
-            "{brand} {word}{extra}",
-            "{adj} {word} by {brand}{extra}",
-            "{brand} {adj} {word}{extra}",
-        ),
-        descriptions=(
-            "The {brand} {word} delivers {adj} performance for everyday use.",
-            "Package includes: 1 x {word}, 1 x user manual. Color: {noun}.",
-            "Features:\n- {adj} design\n- Works with most devices\n- 1 year warranty",
-            "Don't settle for less: this {adj} {word} is built to last.",
-            'Our best-selling {word}. Rated "excellent" by customers.',
-        ),
-    ),
-    "books": _Vocab(
-        root="Books",
-        tree=_BOOKS_TREE,
-        brand_parts=(
-            (
-                *("Penguin", "Harper", "Random", "Vintage", "Simon", "Little", "Scholastic"),
-                *("Oxford", "Beacon", "Bloom", "Crown", "Dover", "Faber", "Grove", "Hachette"),
-                *("Knopf", "Norton", "Orbit", "Picador", "Riverhead", "Tor", "Wiley", "Anchor"),
-                *("Ballantine", "Bantam", "Berkley", "Chronicle", "Del Rey", "Signet", "Tyndale"),
-                *("Candlewick", "Houghton", "Mariner", "Perennial", "Quill", "Ecco", "Graywolf"),
-                *("Sourcebooks", "Kensington", "Avon", "Baker", "Revell", "Holt", "Pantheon"),
-                *("O'Reilly", "Sterling", "Workman", "Chelsea", "Atlantic", "Harbor"),
-            ),
-            (
-                *("Books", "Press", "House", "Publishing", "Classics", "Editions", "Media"),
-                *("Group", "Children's Books", "Paperbacks", "University Press", "Kids"),
-            ),
-            ("", " USA", " UK", " Inc.", " Ltd", " Trade"),
-        ),
-        brand_sep=" ",
-        adjectives=(
-            *("Silent", "Lost", "Last", "Hidden", "Broken", "Secret", "Forgotten", "Golden"),
-            *("Long", "Dark", "Wild", "Quiet", "Burning", "Invisible", "Little", "Complete"),
-            *("Essential", "Practical"),
-        ),
-        nouns=(
-            *("Garden", "River", "House", "Road", "Letters", "Season", "Promise", "Kingdom"),
-            *("Daughter", "Journey", "Winter", "Shadow", "Island", "Map", "Storm", "Voice"),
-        ),
-        extras=(
-            ("", 6.0),
-            (": A Novel", 2.0),
-            (": A Memoir", 0.6),
-            (", 2nd Edition", 0.6),
-            (": A Beginner's Guide", 0.6),
-            (" (Book 2)", 0.6),
-            (" (Penguin Classics)", 0.3),
-            (": Stories", 0.4),
-            (" \\ Collected", 0.03),
-        ),
-        titles=(
-            "The {adj} {noun}{extra}",
-            "Anna's {word}{extra}",
-            "The {word} {noun}{extra}",
-            'The "{adj}" {noun}{extra}',
-            "{word}: The {adj} {noun}{extra}",
-            "A {noun} of {word}{extra}",
-            "Don't Forget the {word}{extra}",
-        ),
-        descriptions=(
-            "A {adj} story of {word} and the {noun} that changed everything.",
-            "From {brand}: the {adj} {noun}, now in paperback.",
-            "'Unforgettable' - The New York Times. A {word} tale for every reader.",
-            'The "{adj} {noun}" series continues.\n\nPraise for the author...',
-        ),
-    ),
-}
+def _load_vocabularies() -> dict[str, _Vocab]:
+    """The presets' words, kept as data in ``synthetic_vocabulary.json`` (the fields of
+    ``_Vocab``, lists for tuples). A category tree's leaves sit 2 to 4 levels deep (root
+    included), as in the real dumps."""
+    text = resources.files(__package__).joinpath("synthetic_vocabulary.json").read_text("utf-8")
+    vocabularies = {}
+    for preset, words in json.loads(text).items():
+        vocabularies[preset] = _Vocab(
+            root=words["root"],
+            tree={name: tuple(entry) for name, entry in words["tree"].items()},
+            brand_parts=tuple(tuple(part) for part in words["brand_parts"]),
+            brand_sep=words["brand_sep"],
+            adjectives=tuple(words["adjectives"]),
+            nouns=tuple(words["nouns"]),
+            extras=tuple((extra, weight) for extra, weight in words["extras"]),
+            titles=tuple(words["titles"]),
+            descriptions=tuple(words["descriptions"]),
+        )
+    return vocabularies
+
+
+_VOCAB = _load_vocabularies()
 
 
 @dataclass(frozen=True)
