@@ -32,8 +32,7 @@ for family, spec in registry.FAMILIES.items():
 
 
 rule neighbours:
-    """Top-k most similar products for every product (what a shop would serve), from a FAISS
-    index of the model's vectors that is kept for queries."""
+    """Top-k similar products for every product, from a FAISS index kept for queries."""
     input:
         **MODEL_OUTPUT,
     output:
