@@ -33,6 +33,18 @@ OUTSIDE = {
 SKIP_DIRS = {".git", ".venv", "results", "__pycache__", ".snakemake", ".pytest_cache"}
 
 
+def dry_run(workdir, *args: str) -> subprocess.CompletedProcess:
+    """``snakemake -n`` with these arguments in ``workdir``, from this interpreter."""
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", *args],
+        check=False,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def repository_files() -> list[Path]:
     """Tracked files and new ones git would track; a plain walk where git is unavailable."""
     try:
@@ -178,14 +190,7 @@ def test_readme_real_dump_command_dry_runs(tmp_path):
     assert filename in words, f"the README command does not use {filename}: {command}"
     targets = [w for w in words if w.startswith("results/")]
     assert targets and all(t.startswith(f"results/{dataset}/") for t in targets), command
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", *words[1:]],
-        check=False,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = dry_run(workdir, *words[1:])
     assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
     assert "parse_products" in result.stdout and "synthesize_raw" not in result.stdout
     for target in targets:
@@ -246,13 +251,6 @@ def test_music_sample_config_names_the_sample_through_the_setting(amazon_samples
     words = shlex.split(command)
     assert words[0] == "snakemake" and filled in words, command
     target = f"results/{dataset}/products.parquet"
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", target, *words[1:]],
-        check=False,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = dry_run(workdir, target, *words[1:])
     assert result.returncode == 0, f"{command}\n{result.stderr[-4000:]}"
     assert "parse_products" in result.stdout and str(source) in result.stdout

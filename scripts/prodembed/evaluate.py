@@ -74,31 +74,9 @@ def _score_sets(model, index, seen, val_pairs, val_pairs_dm) -> dict[str, pd.Dat
     return scored
 
 
-def evaluate_model(
-    model: ModelArtifacts,
-    val_pairs: pd.DataFrame,
-    *,
-    val_pairs_dm: pd.DataFrame | None = None,
-    train_edges: pd.DataFrame,
-    k: int = 10,
-    ranking_sample: int = 2000,
-    seed: int = 0,
-    device: str | torch.device = "cpu",
-) -> dict:
-    """All metrics of one model, as a flat JSON-ready dict (full precision; None = undefined).
-
-    Pair metrics per protocol (suffix ``_dm`` for degree-matched negatives; all None when that
-    set is not given): ``auc_all``, ``auc_seen``, ``auc_cold`` (pairs with a product without
-    training edges: 0.5 for a model that cannot embed it), ``pr_auc``, ``coverage``,
-    ``coverage_pos``, ``coverage_neg``, ``n_pairs``, ``n_seen_pairs``. Ranking metrics from the held-out
-    positives (``ranking_metrics``): ``recall_at_{k}``, ``ndcg_at_{k}``, ``n_ranking_queries``.
-    Every AUC, PR-AUC and ranking metric also has its 95% interval as ``<key>_lo``/``<key>_hi``
-    (:mod:`.intervals`).
-    """
-    return evaluate_details(
-        model, val_pairs, val_pairs_dm=val_pairs_dm, train_edges=train_edges, k=k,
-        ranking_sample=ranking_sample, seed=seed, device=device,
-    )[0]  # fmt: skip
+def evaluate_model(model: ModelArtifacts, val_pairs: pd.DataFrame, **options) -> dict:
+    """All metrics of one model, as a flat JSON-ready dict: ``evaluate_details``'s first part."""
+    return evaluate_details(model, val_pairs, **options)[0]
 
 
 def evaluate_details(
@@ -112,7 +90,16 @@ def evaluate_details(
     seed: int = 0,
     device: str | torch.device = "cpu",
 ) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    """``evaluate_model``'s metrics plus what paired tests between models need.
+    """All metrics of one model (full precision; None = undefined), plus what paired tests
+    between models need.
+
+    Pair metrics per protocol (suffix ``_dm`` for degree-matched negatives; all None when that
+    set is not given): ``auc_all``, ``auc_seen``, ``auc_cold`` (pairs with a product without
+    training edges: 0.5 for a model that cannot embed it), ``pr_auc``, ``coverage``,
+    ``coverage_pos``, ``coverage_neg``, ``n_pairs``, ``n_seen_pairs``. Ranking metrics from the
+    held-out positives (``ranking_metrics``): ``recall_at_{k}``, ``ndcg_at_{k}``,
+    ``n_ranking_queries``. Every AUC, PR-AUC and ranking metric also has its 95% interval as
+    ``<key>_lo``/``<key>_hi`` (:mod:`.intervals`).
 
     Returns (metrics, pairs, queries): ``pairs`` has one row per validation pair and protocol
     (``protocol``, ``label``, ``seen``, ``score``, in the validation files' order), ``queries``
