@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from prodembed import intervals
 from scipy.stats import norm
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 
 def test_delong_by_hand():
@@ -107,3 +107,21 @@ def test_replicate_spread_widens_the_tie_rule():
     assert intervals.tie([0.04, -0.02, 0.01], [1e-5] * 3)[0]
     diff, var = intervals.paired_mean([1, 1, 0, 1], [0, 1, 0, 0])
     assert diff == 0.5 and var == pytest.approx(np.var([1, 0, 0, 1], ddof=1) / 4)
+
+
+@pytest.mark.parametrize("decimals", [None, 1])
+def test_weighted_average_precision_is_sklearns(decimals):
+    """The bootstrap's sort-once AP equals sklearn's, ties and resampling weights included."""
+    rng = np.random.default_rng(6)
+    labels = rng.integers(0, 2, 2000)
+    scores = rng.normal(size=2000) + labels
+    if decimals is not None:
+        scores = np.round(scores, decimals)
+    order = np.argsort(-scores, kind="stable")
+    ranked = scores[order]
+    last = np.flatnonzero(np.r_[ranked[1:] != ranked[:-1], True])
+    weights = rng.integers(0, 3, (3, 2000))
+    weights[0] = 1
+    got = intervals.weighted_average_precision(labels[order].astype(float), last, weights[:, order])
+    for row, value in zip(weights, got, strict=True):
+        assert value == pytest.approx(average_precision_score(labels, scores, sample_weight=row))

@@ -20,12 +20,13 @@ import math
 
 import numpy as np
 from scipy.stats import norm, rankdata
-from sklearn.metrics import average_precision_score
 
 LEVEL = 0.95
 Z = float(norm.ppf(0.5 + LEVEL / 2))
-BOOTSTRAP_PAIRS = 200
-"""Resamples for PR-AUC: each one re-sorts every pair, and 200 put the bounds within ~0.002."""
+BOOTSTRAP_PAIRS = 400
+"""Resamples for PR-AUC (sorted once, see :func:`pr_auc_interval`)."""
+PAIR_CHUNK = 25
+"""Resamples weighed at once: bounds the (resamples, pairs) count matrices."""
 BOOTSTRAP_QUERIES = 2000
 """Resamples for per-query means: one vectorised gather each, so cheap."""
 
@@ -89,17 +90,47 @@ def _percentile(values: np.ndarray) -> tuple[float, float]:
 
 
 def pr_auc_interval(labels, scores, seed: int = 0) -> tuple[float | None, float | None]:
-    """Seeded percentile-bootstrap 95% interval of the average precision, resampling pairs."""
-    labels, scores = np.asarray(labels), np.asarray(scores)
+    """Seeded percentile-bootstrap 95% interval of the average precision, resampling pairs.
+
+    The pairs are sorted once; a resample is a vector of counts (how often each sorted pair
+    was drawn: uniform draws of positions are uniform draws of pairs), and its AP comes from
+    weighted cumulative sums at the distinct scores, so no resample sorts again (sklearn's
+    ``average_precision_score`` per resample took 90% of an evaluation job).
+    """
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     if not _defined(labels):
         return None, None
+    order = np.argsort(-scores, kind="stable")
+    positive = labels[order].astype(np.float64)
+    ranked = scores[order]
+    last = np.flatnonzero(np.r_[ranked[1:] != ranked[:-1], True])  # last pair of each score
     rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(BOOTSTRAP_PAIRS):
-        pick = rng.integers(0, len(labels), len(labels))
-        if labels[pick].min() != labels[pick].max():
-            values.append(average_precision_score(labels[pick], scores[pick]))
-    return _percentile(np.asarray(values))
+    n, values = len(labels), []
+    for start in range(0, BOOTSTRAP_PAIRS, PAIR_CHUNK):
+        rows = min(PAIR_CHUNK, BOOTSTRAP_PAIRS - start)
+        draws = rng.integers(0, n, (rows, n)) + n * np.arange(rows)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=rows * n).reshape(rows, n)
+        values.append(weighted_average_precision(positive, last, counts))
+    values = np.concatenate(values)
+    return _percentile(values[np.isfinite(values)])
+
+
+def weighted_average_precision(positive, last, weights) -> np.ndarray:
+    """AP per row of ``weights`` (rows, pairs) for pairs sorted by descending score.
+
+    ``positive``: 1.0 for a positive pair; ``last``: index of each distinct score's last pair.
+    AP = sum over thresholds of (recall step) x precision, as sklearn computes it; NaN for a
+    row without positives or without negatives.
+    """
+    tp = np.cumsum(weights * positive, axis=1)[:, last]
+    fp = np.cumsum(weights * (1.0 - positive), axis=1)[:, last]
+    seen = tp + fp
+    precision = np.divide(tp, seen, out=np.zeros_like(tp), where=seen > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = tp / tp[:, -1:]
+        ap = (np.diff(recall, axis=1, prepend=0.0) * precision).sum(axis=1)
+    both = (tp[:, -1] > 0) & (fp[:, -1] > 0)
+    return np.where(both, ap, np.nan)
 
 
 def mean_interval(values, seed: int = 0) -> tuple[float | None, float | None]:
