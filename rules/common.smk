@@ -110,3 +110,15 @@ def train_inputs(family):
     spec = registry.FAMILIES[family]
     paths = {name: TRAIN_INPUTS[name] for name in spec.inputs}
     return {"curve_pairs": "results/{dataset}/curve_pairs.parquet", **paths}
+
+
+def share_of_cores(threads):
+    """``threads``, but at most a quarter of --cores, so four multi-threaded jobs share the
+    machine: 4 each with --cores 16, one on a 2-core laptop, where two jobs side by side use
+    the cores better than one job on two threads (and one thread is the byte-reproducible
+    path). Without --cores (a cluster) the full request."""
+    try:
+        cores = workflow.cores
+    except WorkflowError:
+        return threads
+    return max(1, min(threads, cores // 4))

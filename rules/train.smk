@@ -19,7 +19,7 @@ for family, spec in registry.FAMILIES.items():
             model=alternatives(models_of(family)),
         conda:
             f"../envs/{spec.env}.yaml"
-        threads: spec.threads
+        threads: share_of_cores(spec.threads)
         resources:
             gpu=int(spec.gpu),
         params:
@@ -45,7 +45,7 @@ rule neighbours:
         "results/{dataset}/benchmarks/neighbours_{model}_rep{replicate}.tsv"
     conda:
         "../envs/evaluate.yaml"
-    threads: 8
+    threads: share_of_cores(8)
     resources:
         gpu=1,
     params:

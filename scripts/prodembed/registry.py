@@ -24,7 +24,7 @@ class Family:
 
     env: str  # envs/<env>.yaml
     inputs: tuple[str, ...]  # from INPUTS
-    threads: int = 1  # Snakemake scales a request above --cores down
+    threads: int = 1  # at most; see share_of_cores in rules/common.smk
     gpu: bool = False  # asks for resources.gpu=1 (granted only with --resources gpu=N)
     summary: str = ""
 
@@ -39,8 +39,9 @@ class Model:
     summary: str = ""
 
 
-# Pair trainers ask for 4 threads each: with --cores 16 the four of them keep every core busy
-# (Hogwild kernels, skipgram.py), and Snakemake scales the request down on smaller machines.
+# Threads are the most a job asks for; rules/common.smk's share_of_cores gives each at most a
+# quarter of --cores: with --cores 16 the four pair trainers (Hogwild kernels, skipgram.py)
+# get 4 each and keep every core busy, on a 2-core laptop each runs its serial kernel.
 FAMILIES: dict[str, Family] = {
     "degree": Family("data", ("train",), summary="popularity: log(1 + training degree)"),
     "mf": Family("torch", ("train", "nodes"), threads=2, gpu=True, summary="MF on edges"),
