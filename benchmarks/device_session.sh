@@ -31,7 +31,7 @@ cd "$(dirname "$0")/.."
 fetch() {
     grep -qxF '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >>.git/info/exclude
     rm -rf .whl && mkdir -p .whl/all
-    pins=$(grep -E '^(snakemake|gensim|orjson)==' requirements.txt)
+    pins=$(grep -E '^(snakemake|gensim|orjson|faiss-cpu)==' requirements.txt)
     # connection_pool (a snakemake dependency) is published as a source archive only.
     python3 -m pip wheel -q --no-deps -w .whl/all "connection_pool==0.0.3" || return 1
     python3 -m pip download -q --only-binary=:all: --python-version 3.12 --implementation cp \
@@ -85,8 +85,8 @@ run() {
             local t0=$SECONDS targets
             targets=$(python3 -c 'import yaml
 for m in yaml.safe_load(open("config.yaml"))["models"]:
-    print(f"results/electronics_full/models/{m}/metrics.json")
-    print(f"results/electronics_full/models/{m}/neighbours.parquet")')
+    print(f"results/electronics_full/models/{m}/rep0/metrics.json")
+    print(f"results/electronics_full/models/{m}/rep0/neighbours.parquet")')
             # shellcheck disable=SC2086 # one target per word
             python3 -m snakemake --cores all --resources gpu=1 --scheduler greedy \
                 --configfile config.yaml benchmarks/electronics_scale.yaml -- $targets 2>&1 |
