@@ -11,7 +11,8 @@ import pytest
 import torch
 from prodembed import sgd_cpu
 from prodembed.eges import eges_step
-from prodembed.skipgram import EPS, RowAdagrad, cpu_step, mf_step, sgns_step
+from prodembed.pairtrain import EPS, RowAdagrad, cpu_step
+from prodembed.skipgram import mf_step, sgns_step
 
 DIM, LR = 8, 0.3
 C = torch.tensor([0])

@@ -7,14 +7,8 @@ import pytest
 import torch
 from prodembed import sgd_cpu
 from prodembed.pairs import PairEngine
-from prodembed.skipgram import (
-    EPS,
-    RowAdagrad,
-    train_mf_sequences,
-    train_skipgram,
-    use_fused,
-    word2vec_init,
-)
+from prodembed.pairtrain import EPS, RowAdagrad, use_fused, word2vec_init
+from prodembed.skipgram import train_mf_sequences, train_skipgram
 from prodembed.testing import cosine, dot, planted_graph, random_walks, seen_auc, split_edges
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -102,7 +96,7 @@ def test_long_epochs_log_their_progress(planted, monkeypatch, caplog):
 
     monkeypatch.setattr(runtime, "PROGRESS_SECONDS", -1.0)  # a line after every batch
     walks = planted[2][:300]
-    with caplog.at_level("INFO", logger="prodembed.skipgram"):
+    with caplog.at_level("INFO", logger="prodembed.pairtrain"):
         train_skipgram(walks, 600, dim=8, epochs=2, batch_size=2048)
     progress = [r.getMessage() for r in caplog.records if " of ~" in r.getMessage()]
     first = [int(m.split()[2]) for m in progress if m.startswith("epoch 0: ")]

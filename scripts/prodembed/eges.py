@@ -15,8 +15,8 @@ item vector; as in the paper's cold-start experiment they get the plain average 
 present side-information vectors. A cold product without any side information gets no
 vector (``has_vector`` False) and is left to the evaluation's cold-start policy.
 
-Training shares the pair engine, the SGNS update and the optimiser of :mod:`.skipgram`
-(row-wise Adagrad, linear decay). The per-field tables are concatenated into one, so a batch
+Training shares the pair loop and optimiser of :mod:`.pairtrain` (row-wise Adagrad, linear
+decay) and the SGNS update of :mod:`.skipgram`. The per-field tables are concatenated into one, so a batch
 is one gather and one row update for all fields, and the gradients through the weighted sum
 and the softmax are written out (an autograd version gave the same losses, 1.4x slower). On a
 planted graph with group-correlated brand and category (5,000 nodes, 10% cold, 5 epochs,
@@ -31,20 +31,11 @@ from functools import partial
 import numpy as np
 import torch
 
-from . import sgd_cpu
+from . import pairtrain, sgd_cpu
 from .artifacts import ModelArtifacts
 from .curves import LearningCurve
 from .side_info import MISSING, SideInfo
-from .skipgram import (
-    Hogwild,
-    RowAdagrad,
-    cpu_step,
-    make_engine,
-    sgns_update,
-    train_pairs,
-    use_fused,
-    word2vec_init,
-)
+from .skipgram import sgns_update
 
 CHUNK = 65536
 
@@ -112,7 +103,7 @@ def train_eges(
     """
     device = torch.device(device)
     n_train, n_fields = side_info.n_train, len(side_info.field_names)
-    engine = make_engine(walks, n_train, window, negatives, batch_size, seed, device)
+    engine = pairtrain.make_engine(walks, n_train, window, negatives, batch_size, seed, device)
 
     # One table for all fields: field j's code k lives at row offsets[j] + k. The item
     # field only needs the training rows; cold rows never look it up.
@@ -124,22 +115,24 @@ def train_eges(
     train_rows = codes[:n_train] + offsets
     train_present = present[:n_train]
 
-    fields = word2vec_init(sum(sizes), dim, seed, device)
+    fields = pairtrain.word2vec_init(sum(sizes), dim, seed, device)
     attn = torch.zeros(n_train, n_fields, device=device)
     context = torch.zeros(n_train, dim, device=device)
 
-    opts = RowAdagrad(fields), RowAdagrad(attn), RowAdagrad(context)
-    fused = use_fused(device, fused)
-    with Hogwild(threads if fused else 1) as workers:
+    opts = pairtrain.RowAdagrad(fields), pairtrain.RowAdagrad(attn), pairtrain.RowAdagrad(context)
+    fused = pairtrain.use_fused(device, fused)
+    with pairtrain.Hogwild(threads if fused else 1) as workers:
         if fused:
             tables, states = (fields, attn, context), tuple(opt.state for opt in opts)
             lookups = train_rows.contiguous(), train_present.contiguous()
-            step = cpu_step(sgd_cpu.eges_pairs, *tables, *states, *lookups, workers=workers)
+            step = pairtrain.cpu_step(
+                sgd_cpu.eges_pairs, *tables, *states, *lookups, workers=workers
+            )
         else:
             step = partial(eges_step, opts=opts, rows_of=train_rows, present_of=train_present)
         snapshot = partial(_snapshot, fields, attn, train_rows, train_present)
         tracked = None if curve is None else (curve, snapshot)
-        info = train_pairs(engine, epochs, lr, step, workers=workers, curve=tracked)
+        info = pairtrain.train_pairs(engine, epochs, lr, step, workers=workers, curve=tracked)
 
     n_rows = side_info.n_rows
     emb = torch.zeros(n_rows, dim, device=device)

@@ -40,7 +40,7 @@ class Model:
 
 
 # Threads are the most a job asks for; rules/common.smk's share_of_cores gives each at most a
-# quarter of --cores: with --cores 16 the four pair trainers (Hogwild kernels, skipgram.py)
+# quarter of --cores: with --cores 16 the four pair trainers (Hogwild kernels, pairtrain.py)
 # get 4 each and keep every core busy, on a 2-core laptop each runs its serial kernel.
 FAMILIES: dict[str, Family] = {
     "degree": Family("data", ("train",), summary="popularity: log(1 + training degree)"),

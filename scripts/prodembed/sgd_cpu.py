@@ -17,7 +17,7 @@ of the pair ``AHEAD`` places on, so those misses overlap the current pair's arit
 (+25% pairs/s at 500k rows, +12% at 5k on the benchmark machine; no change to any result).
 
 Each call is serial and releases the GIL (``nogil``), so a trainer with ``threads`` > 1 runs
-Hogwild like word2vec's C code and gensim (:class:`~prodembed.skipgram.Hogwild`): threads call
+Hogwild like word2vec's C code and gensim (:class:`~prodembed.pairtrain.Hogwild`): threads call
 the kernel on slices of a batch and update the shared tables and Adagrad states without
 locks. A race loses a float add at worst (an Adagrad accumulator only grows, so it stays
 positive), and results vary within noise from run to run. With one thread the calls run in
