@@ -60,12 +60,13 @@ def sample_curve_pairs(
     """
     seen = pd.Index(pd.unique(np.concatenate([train_edges["a"], train_edges["b"]])))
     frames = []
-    for (protocol, suffix), pairs in zip(PROTOCOLS.items(), (val_pairs, val_pairs_dm), strict=True):
+    sets = zip(PROTOCOLS, (val_pairs, val_pairs_dm), strict=True)
+    for stream, (protocol, pairs) in enumerate(sets):
         both = seen.get_indexer(pairs["a"]) >= 0
         both &= seen.get_indexer(pairs["b"]) >= 0
         rows = np.flatnonzero(both)
         if len(rows) > n:
-            rng = np.random.default_rng([seed, len(suffix)])
+            rng = np.random.default_rng([seed, stream])
             rows = np.sort(rng.choice(rows, n, replace=False))
         frames.append(pairs.iloc[rows][["a", "b", "label"]].assign(protocol=protocol))
     out = pd.concat(frames, ignore_index=True)
