@@ -4,7 +4,7 @@ from pathlib import Path
 
 from prodembed.artifacts import ModelArtifacts
 from prodembed.device import job_device
-from prodembed.evaluate import evaluate_details, score_protocols
+from prodembed.evaluate import evaluate_details, pair_table
 from prodembed.plots import plot_curve, plot_pr_threshold, plot_roc
 from prodembed.runtime import read_parquet, setup_logging, write_json, write_parquet
 
@@ -15,7 +15,7 @@ model = ModelArtifacts.load(Path(snakemake.input.model).parent)
 val = read_parquet(snakemake.input.val)
 val_dm = read_parquet(snakemake.input.val_dm)
 train = read_parquet(snakemake.input.train)
-metrics, pairs, queries = evaluate_details(
+metrics, scored, queries = evaluate_details(
     model,
     val,
     val_pairs_dm=val_dm,
@@ -34,12 +34,11 @@ metrics.update(
     replicate=replicate,
     **{key: model.info.get(key) for key in facts},
 )
-scored = score_protocols(model, val, val_dm, train)
 title = f"{dataset} / {name}" + (f" / replicate {replicate}" if replicate else "")
 plot_roc(scored, snakemake.output.roc, title)
 plot_pr_threshold(scored, snakemake.output.pr, title)
 plot_curve(read_parquet(snakemake.input.curves), snakemake.output.curve, title)
-write_parquet(pairs, snakemake.output.pairs)
+write_parquet(pair_table(scored), snakemake.output.pairs)
 write_parquet(queries, snakemake.output.queries)
 write_json(snakemake.output.metrics, metrics)
 log.info("metrics: %s", metrics)

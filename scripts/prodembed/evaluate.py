@@ -38,22 +38,6 @@ def _pair_rows(index: pd.Index, seen: pd.Index, pairs: pd.DataFrame) -> tuple[np
     return rows[ca], rows[cb], known[ca] & known[cb]
 
 
-def score_protocols(
-    model: ModelArtifacts,
-    val_pairs: pd.DataFrame,
-    val_pairs_dm: pd.DataFrame | None,
-    train_edges: pd.DataFrame,
-) -> dict[str, pd.DataFrame]:
-    """Scored validation pairs per protocol given (``uniform``, ``degree_matched``).
-
-    Columns ``label``, ``score``, ``covered``, ``seen``, and ``row_a``/``row_b`` (the model rows,
-    -1 for none). The neutral score is computed per protocol, over that set's covered pairs.
-    """
-    index = row_index(model)
-    seen, _, _ = _training(index, train_edges)
-    return _score_sets(model, index, seen, val_pairs, val_pairs_dm)
-
-
 def _score_sets(model, index, seen, val_pairs, val_pairs_dm) -> dict[str, pd.DataFrame]:
     scored = {}
     for protocol, pairs in zip(PROTOCOLS, (val_pairs, val_pairs_dm), strict=True):
@@ -101,10 +85,11 @@ def evaluate_details(
     ``n_ranking_queries``. Every AUC, PR-AUC and ranking metric also has its 95% interval as
     ``<key>_lo``/``<key>_hi`` (:mod:`.intervals`).
 
-    Returns (metrics, pairs, queries): ``pairs`` has one row per validation pair and protocol
-    (``protocol``, ``label``, ``seen``, ``score``, in the validation files' order), ``queries``
-    one row per ranking query (``query``: the position of its positive pair among the uniform
-    set's positives; ``hit`` and ``dcg``: its expected hit@k and DCG@k).
+    Returns (metrics, scored, queries): ``scored`` maps each protocol given to its scored
+    validation pairs (``label``, ``score``, ``covered``, ``seen``, ``row_a``/``row_b``: the model
+    rows, -1 for none; the neutral score computed over that set's covered pairs), ``queries``
+    has one row per ranking query (``query``: the position of its positive pair among the
+    uniform set's positives; ``hit`` and ``dcg``: its expected hit@k and DCG@k).
     """
     index = row_index(model)
     seen, ta, tb = _training(index, train_edges)
@@ -116,14 +101,14 @@ def evaluate_details(
     positives = scored["uniform"][scored["uniform"]["label"] == 1]
     qa, qb = positives["row_a"].to_numpy(), positives["row_b"].to_numpy()
     ranking, queries = _ranking(model, qa, qb, ta, tb, k, ranking_sample, seed, device)
-    pairs = pd.concat(
-        [
-            frame[["label", "seen", "score"]].assign(protocol=protocol)
-            for protocol, frame in scored.items()
-        ],
-        ignore_index=True,
-    )
-    return {**metrics, **ranking}, pairs, queries
+    return {**metrics, **ranking}, scored, queries
+
+
+def pair_table(scored: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """``scored`` as one table (``protocol``, ``label``, ``seen``, ``score``; each protocol's
+    pairs in its file's order): what paired tests between models read (``scores.parquet``)."""
+    frames = [f[["label", "seen", "score"]].assign(protocol=p) for p, f in scored.items()]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _protocol_key(key: str, suffix: str) -> str:
@@ -143,13 +128,9 @@ def _share(mask: np.ndarray) -> float | None:
     return float(mask.mean()) if len(mask) else None
 
 
-INTERVAL_KEYS = ("auc_all", "auc_seen", "auc_cold", "pr_auc")
-"""Pair metrics that carry a 95% interval (``_lo``/``_hi``)."""
-
-
 def _pair_metrics(scored: pd.DataFrame | None, seed: int = 0) -> dict:
     keys = ("auc_all", "auc_seen", "auc_cold", "pr_auc", "coverage", "coverage_pos", "coverage_neg")
-    bounds = [f"{key}_{end}" for key in INTERVAL_KEYS for end in ("lo", "hi")]
+    bounds = [f"{key}_{end}" for key in intervals.PAIR_METRICS for end in ("lo", "hi")]
     if scored is None:
         return {**dict.fromkeys(keys + tuple(bounds)), "n_pairs": None, "n_seen_pairs": None}
     labels, scores = scored["label"].to_numpy(), scored["score"].to_numpy()

@@ -21,6 +21,9 @@ import math
 import numpy as np
 from scipy.stats import norm, rankdata
 
+PAIR_METRICS = ("auc_all", "auc_seen", "auc_cold", "pr_auc")
+"""Pair metrics that carry an interval (``<key>_lo``/``_hi``, per protocol), besides the
+ranking metrics recall@k and NDCG@k."""
 LEVEL = 0.95
 Z = float(norm.ppf(0.5 + LEVEL / 2))
 BOOTSTRAP_PAIRS = 400

@@ -63,7 +63,7 @@ def save_figure(fig: Figure, path) -> Path:
 def plot_roc(scored: dict[str, pd.DataFrame], path, title: str) -> Path:
     """ROC curves on all pairs and on seen-only pairs, for each protocol in ``scored``.
 
-    ``scored`` is ``evaluate.score_protocols``'s output (label, score, covered, seen per pair).
+    ``scored`` maps a protocol to its scored pairs (``evaluate_details``: label, score, seen).
     """
     fig = Figure(figsize=(6, 5))
     ax = fig.add_subplot()

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import plots, registry, seed_study
+from . import intervals, plots, registry, seed_study
 from .comparison import RunDetails, ranking_with_ties
 from .runtime import atomic_path
+from .scoring import PROTOCOLS
 
 MODEL_ORDER = tuple(registry.MODELS)
 """Canonical model order (the registry's: popularity baseline first, then the study's); unknown
@@ -74,18 +75,10 @@ def _study_datasets(datasets, meta: dict) -> dict[str, str | None]:
     }
 
 
-INTERVAL_METRICS = [
-    *(
-        f"{key}{suffix}"
-        for key in ("auc_all", "auc_seen", "auc_cold", "pr_auc")
-        for suffix in ("", "_dm")
-    ),
-]
-"""Pair metrics with a within-run 95% interval; the ranking metrics add recall/NDCG@k."""
-
-
 def _interval_metrics(k: int) -> list[str]:
-    return [*INTERVAL_METRICS, f"recall_at_{k}", f"ndcg_at_{k}"]
+    """Every metric with a within-run 95% interval: the pair metrics per protocol, recall, NDCG."""
+    pair = [f"{key}{suffix}" for key in intervals.PAIR_METRICS for suffix in PROTOCOLS.values()]
+    return [*pair, f"recall_at_{k}", f"ndcg_at_{k}"]
 
 
 def report_table(metrics: list[dict], meta: dict | None = None, *, k: int = 10) -> pd.DataFrame:
