@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from scipy.stats import norm, rankdata
 
@@ -28,8 +29,8 @@ LEVEL = 0.95
 Z = float(norm.ppf(0.5 + LEVEL / 2))
 BOOTSTRAP_PAIRS = 400
 """Resamples for PR-AUC (sorted once, see :func:`pr_auc_interval`)."""
-PAIR_CHUNK = 25
-"""Resamples weighed at once: bounds the (resamples, pairs) count matrices."""
+PAIR_CHUNK = 10
+"""Resamples drawn at once: bounds the (resamples, pairs) matrix of drawn positions."""
 BOOTSTRAP_QUERIES = 2000
 """Resamples for per-query means: one vectorised gather each, so cheap."""
 
@@ -96,9 +97,10 @@ def pr_auc_interval(labels, scores, seed: int = 0) -> tuple[float | None, float 
     """Seeded percentile-bootstrap 95% interval of the average precision, resampling pairs.
 
     The pairs are sorted once; a resample is a vector of counts (how often each sorted pair
-    was drawn: uniform draws of positions are uniform draws of pairs), and its AP comes from
-    weighted cumulative sums at the distinct scores, so no resample sorts again (sklearn's
-    ``average_precision_score`` per resample took 90% of an evaluation job).
+    was drawn: uniform draws of positions are uniform draws of pairs), and its AP is one
+    compiled pass over the sorted pairs, so no resample sorts again. (sklearn per resample
+    took 90% of an evaluation job; numpy cumulative sums over (resamples, pairs) matrices,
+    about 8x as long at Electronics size, 2.8M pairs.)
     """
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     if not _defined(labels):
@@ -107,17 +109,32 @@ def pr_auc_interval(labels, scores, seed: int = 0) -> tuple[float | None, float 
     positive = labels[order].astype(np.float64)
     ranked = scores[order]
     last = np.flatnonzero(np.r_[ranked[1:] != ranked[:-1], True])  # last pair of each score
-    rng = np.random.default_rng(seed)
-    n, values = len(labels), []
-    for start in range(0, BOOTSTRAP_PAIRS, PAIR_CHUNK):
-        rows = min(PAIR_CHUNK, BOOTSTRAP_PAIRS - start)
-        draws = rng.integers(0, n, (rows, n)) + n * np.arange(rows)[:, None]
-        counts = np.bincount(draws.ravel(), minlength=rows * n).reshape(rows, n)
-        values.append(weighted_average_precision(positive, last, counts))
-    values = np.concatenate(values)
+    rng, n = np.random.default_rng(seed), len(labels)
+    values = np.concatenate(
+        [
+            _resampled_ap(positive, last, rng.integers(0, n, (rows, n), dtype=np.int32))
+            for rows in np.diff(np.r_[0:BOOTSTRAP_PAIRS:PAIR_CHUNK, BOOTSTRAP_PAIRS])
+        ]
+    )
     return _percentile(values[np.isfinite(values)])
 
 
+@numba.njit(cache=True, nogil=True)
+def _resampled_ap(positive, last, draws) -> np.ndarray:
+    """AP of each row of ``draws`` (pair positions drawn with replacement), counted into one
+    reused int32 buffer: no (resamples, pairs) count matrix, and a buffer small enough that
+    the scattered increments mostly hit cache (float64 counts took 2.3x as long)."""
+    counts = np.zeros(positive.shape[0], np.int32)
+    out = np.empty(draws.shape[0])
+    for r in range(draws.shape[0]):
+        counts[:] = 0
+        for i in draws[r]:
+            counts[i] += 1
+        out[r] = _weighted_ap(positive, last, counts)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def weighted_average_precision(positive, last, weights) -> np.ndarray:
     """AP per row of ``weights`` (rows, pairs) for pairs sorted by descending score.
 
@@ -125,15 +142,28 @@ def weighted_average_precision(positive, last, weights) -> np.ndarray:
     AP = sum over thresholds of (recall step) x precision, as sklearn computes it; NaN for a
     row without positives or without negatives.
     """
-    tp = np.cumsum(weights * positive, axis=1)[:, last]
-    fp = np.cumsum(weights * (1.0 - positive), axis=1)[:, last]
-    seen = tp + fp
-    precision = np.divide(tp, seen, out=np.zeros_like(tp), where=seen > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        recall = tp / tp[:, -1:]
-        ap = (np.diff(recall, axis=1, prepend=0.0) * precision).sum(axis=1)
-    both = (tp[:, -1] > 0) & (fp[:, -1] > 0)
-    return np.where(both, ap, np.nan)
+    out = np.empty(weights.shape[0])
+    for r in range(weights.shape[0]):
+        out[r] = _weighted_ap(positive, last, weights[r])
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _weighted_ap(positive, last, weights) -> float:
+    """One pass over the sorted pairs: (tp step) x precision at each distinct score, / tp."""
+    tp = fp = before = ap = 0.0
+    j = 0
+    for end in last:
+        while j <= end:
+            if positive[j] > 0:
+                tp += weights[j]
+            else:
+                fp += weights[j]
+            j += 1
+        if tp > before:
+            ap += (tp - before) * tp / (tp + fp)
+            before = tp
+    return ap / tp if tp > 0 and fp > 0 else np.nan
 
 
 def mean_interval(values, seed: int = 0) -> tuple[float | None, float | None]:
