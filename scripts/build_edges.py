@@ -3,13 +3,13 @@
 import sys
 
 import pyarrow.parquet as pq
-from prodembed.edges import build_edges
+from prodembed.edges import RELATIONS, build_edges
 from prodembed.runtime import setup_logging, write_json, write_parquet
 
 log = setup_logging(snakemake.log[0])
 options = snakemake.params.edges
 edges, stats = build_edges(
-    pq.read_table(snakemake.input[0]),
+    pq.read_table(snakemake.input[0], columns=["asin", *RELATIONS]),  # not titles etc.
     weights=options["weights"],
     min_also_bought=options["min_also_bought"],
 )
