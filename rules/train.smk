@@ -17,6 +17,9 @@ for family, spec in registry.FAMILIES.items():
             "results/{dataset}/benchmarks/train_{model}_rep{replicate}.tsv"
         wildcard_constraints:
             model=alternatives(models_of(family)),
+        # Longest first: a family's thread request says how long it runs, and starting the
+        # long trainers before the short ones keeps a few cores from idling at the end.
+        priority: spec.threads
         conda:
             f"../envs/{spec.env}.yaml"
         threads: share_of_cores(spec.threads)

@@ -28,7 +28,7 @@ from scipy.special import expit
 
 R = 1 / math.sqrt(2)
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "neighbours.py"
-APPROXIMATE = IndexSettings(exact_max_products=0, nprobe=1, recall_queries=10_000)
+APPROXIMATE = IndexSettings(exact_max_products=0, nprobe=1, max_scan=1.0, recall_queries=10_000)
 
 
 def model_of(emb, similarity="cosine", bias=None, names="ABCD", global_bias=0.0):
@@ -150,6 +150,23 @@ def test_approximate_index_reaches_the_recall_it_records(similarity):
     assert (df["asin"] != df["neighbour"]).all() and len(df) == 30_000
     expected, _ = score_pairs(model, df["asin"], df["neighbour"])
     np.testing.assert_allclose(df["score"], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_scan_cap_stops_the_tuner_and_the_shortfall_is_recorded(caplog):
+    """Vectors without neighbourhood structure (Gaussian noise) would need most lists probed:
+    the tuner stops before a query scans more than max_scan of the catalogue, and says so."""
+    emb = np.random.default_rng(3).normal(size=(3000, 16))
+    settings = IndexSettings(exact_max_products=0, nprobe=1, max_scan=0.05, recall_queries=3000)
+    found = top_k_neighbours(named(emb), k=10, settings=settings)
+    info = found.info
+    assert info["capped"] and info["recall_at_k"] < 0.95
+    assert info["recall_at_k"] == pytest.approx(true_recall(named(emb), found.table, 10), abs=1e-4)
+    scans = [t["scan"] for t in info["nprobe_tried"]]
+    assert scans == sorted(scans) and scans[-1] == info["scan"] <= 0.05
+    assert scans[-1] * 1.5 > 0.05 * 0.9  # it stopped near the cap, not far before it
+    assert "below neighbours.min_recall" in caplog.text
+    uncapped = top_k_neighbours(named(emb), k=10, settings=APPROXIMATE).info
+    assert not uncapped["capped"] and uncapped["recall_at_k"] >= 0.95 > info["recall_at_k"]
 
 
 def documented_query(model: ModelArtifacts, rows: np.ndarray, index) -> np.ndarray:

@@ -53,6 +53,7 @@ class IndexSettings:
     nlist: int | None = None  # IVF lists; default 2 * sqrt(n), a power of two
     nprobe: int = 16  # the first nprobe tried; raised by half until min_recall is reached
     min_recall: float = 0.95
+    max_scan: float = 0.1  # nprobe is not raised past scanning this share of the catalogue
     recall_queries: int = 1_000
     seed: int = 0
 
@@ -200,7 +201,15 @@ def _ivf(items: np.ndarray, settings: IndexSettings, l2: bool) -> faiss.IndexIVF
 
 def _tune_nprobe(index: faiss.IndexIVFFlat, vectors: IndexVectors, k: int, settings) -> dict:
     """Raise nprobe from ``settings.nprobe`` by half until the sampled recall@k reaches the
-    target (search time grows about as nprobe, so small steps overshoot less)."""
+    target (search time grows about as nprobe, so small steps overshoot less), or until the
+    next step would scan more than ``max_scan`` of the catalogue per query.
+
+    The cap bounds the search at a known share of exact search's work. Vectors with little
+    neighbourhood structure need it: trained MF vectors at Electronics size (454k, dot)
+    reached recall@10 0.96 only at nprobe 274 of 1,024 lists (~50% scanned), a search longer
+    than 17 minutes where cosine skip-gram vectors need a few percent. Where the cap stops the
+    tuner, the recall reached (below ``min_recall``) is what is recorded and reported.
+    """
     n = len(vectors.items)
     sample = np.sort(
         np.random.default_rng(settings.seed).choice(n, min(n, settings.recall_queries), False)
@@ -210,18 +219,33 @@ def _tune_nprobe(index: faiss.IndexIVFFlat, vectors: IndexVectors, k: int, setti
     tried = []
     while True:
         started = time.perf_counter()
+        faiss.cvar.indexIVF_stats.reset()
         cols, _ = _search(index, vectors, sample, k, exact=False)
+        scan = faiss.cvar.indexIVF_stats.ndis / len(sample) / n  # share scanned per query
         recall = _recall(vectors, sample, cols, threshold)
-        tried.append({"nprobe": index.nprobe, "recall_at_k": recall,
+        tried.append({"nprobe": index.nprobe, "recall_at_k": recall, "scan": scan,
                       "seconds": time.perf_counter() - started})  # fmt: skip
-        log.info("ivf nlist %d nprobe %d: recall@%d %.4f", index.nlist, index.nprobe, k, recall)
-        if recall >= settings.min_recall or index.nprobe >= index.nlist:
+        log.info(
+            "ivf nlist %d nprobe %d: recall@%d %.4f, %.1f%% of the catalogue scanned per query",
+            index.nlist, index.nprobe, k, recall, 100 * scan,
+        )  # fmt: skip
+        following = min(max(index.nprobe + 1, round(1.5 * index.nprobe)), index.nlist)
+        capped = scan * following / index.nprobe > settings.max_scan
+        if recall >= settings.min_recall or index.nprobe >= index.nlist or capped:
             break
-        index.nprobe = min(max(index.nprobe + 1, round(1.5 * index.nprobe)), index.nlist)
+        index.nprobe = following
+    if recall < settings.min_recall:
+        log.warning(
+            "recall@%d %.4f is below neighbours.min_recall %.2f: raising nprobe further would "
+            "scan more than neighbours.max_scan = %.2f of the catalogue per query",
+            k, recall, settings.min_recall, settings.max_scan,
+        )  # fmt: skip
     return {
         "nlist": index.nlist,
         "nprobe": index.nprobe,
         "recall_at_k": recall,
+        "scan": scan,
+        "capped": recall < settings.min_recall,
         "recall_queries": len(sample),
         "nprobe_tried": tried,
     }

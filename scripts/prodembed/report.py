@@ -326,6 +326,8 @@ def _index_line(rows: pd.DataFrame) -> list[str]:
     for _, r in rows.dropna(subset=["index_kind"]).iterrows():
         exact = r["index_kind"] == "flat"
         how = "exact" if exact else f"{r['index_kind']}, recall@k {r['index_recall']:.3f}"
+        if not exact and bool(r.get("index_capped", False)):
+            how += ", below target: scan cap"
         parts.append(f"`{r['model']}` ({how})")
     return [f"- Neighbour lists (FAISS index, recall against exact search): {', '.join(parts)}."]
 
@@ -355,12 +357,14 @@ def _ranking_line(name: str, ranked: pd.DataFrame, column: str, ties) -> str:
 
 
 def _with_indexes(table: pd.DataFrame, indexes: dict[tuple[str, str], dict]) -> pd.DataFrame:
-    """``index_kind`` and ``index_recall`` (recall@k of the neighbour lists against exact
-    search) per row; empty where a model's index facts were not given."""
+    """``index_kind``, ``index_recall`` (recall@k of the neighbour lists against exact
+    search) and ``index_capped`` (the scan cap stopped it below target) per row; empty
+    where a model's index facts were not given."""
     keys = list(zip(table["dataset"], table["model"], strict=True))
     table["index_kind"] = [indexes.get(key, {}).get("kind") for key in keys]
     recall = [indexes.get(key, {}).get("recall_at_k") for key in keys]
     table["index_recall"] = pd.to_numeric(pd.Series(recall, dtype=object), errors="coerce")
+    table["index_capped"] = [bool(indexes.get(key, {}).get("capped", False)) for key in keys]
     return table
 
 
