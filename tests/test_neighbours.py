@@ -3,6 +3,7 @@ approximate index reaches the recall it records, and index.faiss answers the doc
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import runpy
 from pathlib import Path
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from prodembed.artifacts import ModelArtifacts
 from prodembed.neighbours import (
     IndexSettings,
@@ -272,3 +274,14 @@ def test_long_runs_log_their_progress(monkeypatch, caplog):
     assert [r.getMessage().split(",")[0] for r in caplog.records] == [
         "neighbours: 1/4 products", "neighbours: 2/4 products", "neighbours: 3/4 products"
     ]  # fmt: skip
+
+
+def test_config_block_is_the_index_settings():
+    """config.schema.yaml's neighbours block holds exactly IndexSettings' fields (the seed
+    comes from the top-level seed), with the same defaults."""
+    schema = yaml.safe_load((SCRIPT.parents[1] / "config.schema.yaml").read_text())
+    block = schema["properties"]["neighbours"]["properties"]
+    fields = {f.name: f.default for f in dataclasses.fields(IndexSettings) if f.name != "seed"}
+    assert set(block) == set(fields)
+    for name, default in fields.items():
+        assert block[name].get("default") == default, name
