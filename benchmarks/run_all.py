@@ -1,7 +1,7 @@
 """Run every benchmark at one scale and keep each table beside the command that made it.
 
     python benchmarks/run_all.py [--scale smoke|default|electronics|books] [--gpu]
-                                 [--only walks,skipgram,mf,parser,neighbours] [--out DIR]
+                                 [--only walks,skipgram,mf,parser,neighbours,intervals] [--out DIR]
                                  [--deadline SECONDS]
 
 Scales: ``smoke`` (seconds each: checks the scripts still run), ``default`` (each script's own
@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["walks", "skipgram", "mf", "parser", "neighbours"]
+ORDER = ["walks", "skipgram", "mf", "parser", "neighbours", "intervals"]
 
 ELECTRONICS = ["--nodes", "420000", "--avg-degree", "18"]
 BOOKS = ["--nodes", "1950000", "--avg-degree", "27"]
@@ -45,6 +45,7 @@ SCALES = {
                "200"],
         "parser": ["--lines", "400", "--repeat", "1"],
         "neighbours": ["--nodes", "3000", "--dim", "16", "--groups", "60", "--sample", "300"],
+        "intervals": ["--pairs", "20000", "--baseline-resamples", "2"],
     },
     "default": {name: [] for name in ORDER},
     "electronics": {
@@ -54,6 +55,7 @@ SCALES = {
         "mf": [*ELECTRONICS, "--groups", "2000", "--epochs", "3"],
         "parser": ["--lines", "500000", "--repeat", "1"],
         "neighbours": ["--nodes", "454081"],
+        "intervals": [],
     },
     "books": {
         "walks": [*BOOKS, "--walks-per-node", "10", "--length", "10"],
@@ -62,6 +64,7 @@ SCALES = {
         "mf": [*BOOKS, "--groups", "5000", "--epochs", "1"],
         "parser": ["--lines", "2370000", "--repeat", "1"],
         "neighbours": ["--nodes", "1950000", "--groups", "5000", "--sample", "500"],
+        "intervals": ["--pairs", "21920000", "--baseline-resamples", "2"],
     },
 }  # fmt: skip
 GPU_ONLY = {  # the parser has no GPU path, and its sample stays behind on a lent machine

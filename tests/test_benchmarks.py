@@ -23,7 +23,9 @@ def run_all(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_every_benchmark_prints_its_table_at_the_smoke_scale(tmp_path):
-    only = ["walks", "skipgram", "mf", "neighbours"] + ["parser"] * (samples_missing() is None)
+    only = ["walks", "skipgram", "mf", "neighbours", "intervals"] + ["parser"] * (
+        samples_missing() is None
+    )
     proc = run_all("--scale", "smoke", "--only", ",".join(only), "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.md" for n in only)
@@ -36,6 +38,7 @@ def test_every_benchmark_prints_its_table_at_the_smoke_scale(tmp_path):
     assert "| 0.5 | 2 | " in walks and "x (1)" in walks  # proposals and ratio per (p, q)
     neighbours = (tmp_path / "neighbours.md").read_text()
     assert "| torch brute force (old path) |" in neighbours and "| faiss ivf" in neighbours
+    assert "| sklearn per resample |" in (tmp_path / "intervals.md").read_text()
 
 
 def test_unknown_benchmark_and_missing_gpu_are_refused(tmp_path):
