@@ -28,6 +28,10 @@ rule walks:
         "results/{dataset}/logs/walks_{walker}.log",
     benchmark:
         "results/{dataset}/benchmarks/walks_{walker}.tsv"
+    # Above every trainer's priority (rules/train.smk): the walks gate most trainers, and on a
+    # small machine a long trainer started first would hold a core that a many-thread walks
+    # job waits for, leaving the other core idle until it ends.
+    priority: 10
     conda:
         "../envs/torch.yaml"
     threads: 8
