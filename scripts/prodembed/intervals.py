@@ -105,10 +105,8 @@ def pr_auc_interval(labels, scores, seed: int = 0) -> tuple[float | None, float 
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     if not _defined(labels):
         return None, None
-    order = np.argsort(-scores, kind="stable")
+    order, last = by_score(scores)
     positive = labels[order].astype(np.float64)
-    ranked = scores[order]
-    last = np.flatnonzero(np.r_[ranked[1:] != ranked[:-1], True])  # last pair of each score
     rng, n = np.random.default_rng(seed), len(labels)
     values = np.concatenate(
         [
@@ -117,6 +115,14 @@ def pr_auc_interval(labels, scores, seed: int = 0) -> tuple[float | None, float 
         ]
     )
     return _percentile(values[np.isfinite(values)])
+
+
+def by_score(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs' order by descending score (stable) and, in that order, the index of each
+    distinct score's last pair: what :func:`weighted_average_precision` takes."""
+    order = np.argsort(-scores, kind="stable")
+    ranked = scores[order]
+    return order, np.flatnonzero(np.r_[ranked[1:] != ranked[:-1], True])
 
 
 @numba.njit(cache=True, nogil=True)

@@ -207,8 +207,8 @@ def _tune_nprobe(index: faiss.IndexIVFFlat, vectors: IndexVectors, k: int, setti
     The cap bounds the search at a known share of exact search's work. Vectors with little
     neighbourhood structure need it: trained MF vectors at Electronics size (454k, dot)
     reached recall@10 0.96 only at nprobe 274 of 1,024 lists (7.8% scanned at nprobe 81, so
-    about a quarter), a search still running after 17 minutes on one core. Where the cap stops the
-    tuner, the recall reached (below ``min_recall``) is what is recorded and reported.
+    about a quarter), a search still running after 17 minutes on one core. Where the cap
+    stops the tuner, the recall reached (below ``min_recall``) is recorded and reported.
     """
     n = len(vectors.items)
     sample = np.sort(
