@@ -120,7 +120,7 @@ def engine_rate(walks, n, args, device) -> tuple[float, Clock]:
                         batch_size=args.batch_size or 65536)  # fmt: skip
     with Clock() as clock:
         pairs = 0
-        for c, _, _ in engine.epoch(0):
+        for c, _ in engine.epoch(0):
             pairs += len(c)
         if device.type == "cuda":
             torch.cuda.synchronize()

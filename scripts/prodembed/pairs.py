@@ -1,12 +1,18 @@
 """The (center, context, negatives) engine shared by every skip-gram-style trainer.
 
 The study fed pairs through a per-pair Python DataLoader (~13k walks/s), which set its run
-times. Here an epoch's pairs are built with a handful of whole-tensor operations on the
-training device, shuffled with a seeded ``torch.Generator`` and cut into large batches;
-negatives come from a word2vec-style lookup table on the same device. Nothing in the batch
-loop touches Python per pair or synchronises with the host, so the trainer's GPU kernels can
-run back to back (the only host syncs are one boolean-mask compaction per window offset per
-chunk of walks).
+times. Here an epoch's pairs are built in bulk and cut into large batches, two ways:
+
+- on a GPU, with a handful of whole-tensor operations, shuffled with a seeded
+  ``torch.Generator``, negatives from a word2vec-style lookup table on the device. Nothing in
+  the batch loop touches Python per pair or synchronises with the host, so the trainer's
+  kernels run back to back (the only host syncs are one boolean-mask compaction per window
+  offset per chunk of walks);
+- on a CPU, with the numba kernels of :mod:`.pair_kernels` (one pass over the walks, exact
+  alias-table negatives), several times cheaper than the same torch operations there.
+
+Both draw the same distributions; their random streams differ, so a seed gives different
+(equally distributed) batches on the two devices.
 
 Pairs follow word2vec: for each center position a window ``b ~ U{1..window}`` is drawn and
 every token within ``b`` positions on the same walk is a context, in both directions.
@@ -19,6 +25,9 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
+
+from . import pair_kernels
+from .walk_kernels import alias_tables
 
 #: Pairs built at once on the CPU: 2**24 pairs cost ~0.4 GiB with the shuffle; more only
 #: thrashes caches. On a GPU the whole Electronics epoch (~2e8 pairs, ~5 GiB) fits at once.
@@ -48,13 +57,13 @@ def unigram_table(counts: torch.Tensor, power: float = 0.75, size: int | None = 
 
 
 class PairEngine:
-    """Yields shuffled ``(center, context, negatives)`` batches of one epoch on ``device``.
+    """Yields ``(center, context, negatives)`` batches of one epoch on ``device``.
 
     ``negatives`` has shape (batch, negatives) and is drawn from unigram^power over the node
     frequencies in ``walks``. ``dynamic_window=False`` uses the full window at every position
     (tests use it to check the exact pair set). ``max_pairs`` caps the pairs held at once:
-    the walks are shuffled and cut into chunks whose pairs fit, each chunk shuffled on its
-    own. The same seed, device and thread count give the same batches.
+    the walks are shuffled and cut into chunks whose pairs fit, each chunk's pairs shuffled
+    on their own. The same seed, device and thread count give the same batches.
     """
 
     def __init__(
@@ -89,7 +98,10 @@ class PairEngine:
         self.padded = bool((self.walks < 0).any())
         tokens = self.walks[self.walks >= 0] if self.padded else self.walks.reshape(-1)
         self.counts = torch.bincount(tokens.long(), minlength=self.n_nodes)
-        self.table = unigram_table(self.counts, power, table_size)
+        if self.device.type == "cpu":
+            self.alias = _alias_row(self.counts.numpy(), power)
+        else:
+            self.table = unigram_table(self.counts, power, table_size)
         if max_pairs is None:
             max_pairs = CUDA_MAX_PAIRS if self.device.type == "cuda" else CPU_MAX_PAIRS
         per_walk = 2 * self.window * (self.walks.shape[1] - 1)
@@ -132,8 +144,12 @@ class PairEngine:
         )
         return self.table[slot].long()
 
-    def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """Batches of int64 ``center`` (B,), ``context`` (B,), ``negatives`` (B, negatives)."""
+    def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Batches of int64 ``center`` (B,) and ``targets`` (B, 1 + negatives): each pair's
+        context, then its negatives."""
+        if self.device.type == "cpu":
+            yield from self._cpu_epoch(epoch)
+            return
         g = torch.Generator(device=self.device)
         g.manual_seed(epoch_seed(self.seed, epoch))
         order = torch.randperm(len(self.walks), generator=g, device=self.device)
@@ -143,4 +159,35 @@ class PairEngine:
             centers, contexts = centers[perm], contexts[perm]
             for s in range(0, len(centers), self.batch_size):
                 c = centers[s : s + self.batch_size].long()
-                yield c, contexts[s : s + self.batch_size].long(), self.sample_negatives(len(c), g)
+                x = contexts[s : s + self.batch_size].long()
+                yield c, torch.cat([x[:, None], self.sample_negatives(len(c), g)], 1)
+
+    def _cpu_epoch(self, epoch: int):
+        """:meth:`epoch` by the numba kernels: one splitmix64 stream for every draw."""
+        walks = self.walks.numpy()
+        stream = pair_kernels.stream(epoch_seed(self.seed, epoch))
+        order = pair_kernels.permutation(len(walks), stream)
+        most = min(self.chunk_walks, len(walks)) * 2 * self.window * (walks.shape[1] - 1)
+        centers, contexts = np.empty(most, np.int32), np.empty(most, np.int32)
+        for start in range(0, len(order), self.chunk_walks):
+            n = pair_kernels.walk_pairs(
+                walks, order[start : start + self.chunk_walks], self.window,
+                self.dynamic_window, stream, centers, contexts,
+            )  # fmt: skip
+            for s in range(0, n, self.batch_size):
+                e = min(s + self.batch_size, n)
+                c = torch.from_numpy(centers[s:e].astype(np.int64))
+                targets = np.empty((e - s, 1 + self.negatives), np.int64)
+                pair_kernels.targets(contexts[s:e], *self.alias, stream, targets)
+                yield c, torch.from_numpy(targets)
+
+
+def _alias_row(counts: np.ndarray, power: float) -> tuple[np.ndarray, ...]:
+    """(bounds, table, prob) of one alias row drawing node i with probability ~ count_i^power
+    (:func:`.walk_kernels.draw` on row 0). Only walked nodes enter it, so a node that never
+    occurs is never drawn, whatever the rounding."""
+    support = np.flatnonzero(counts).astype(np.int32)
+    weights = counts[support].astype(np.float64) ** power
+    bounds = np.array([0, len(support)], dtype=np.int64)
+    table, _ = alias_tables(bounds, support, weights)
+    return bounds, table, table.view(np.float32)

@@ -190,9 +190,9 @@ def train_pairs(
     for epoch in range(epochs):
         t0, n_epoch, progress = time.perf_counter(), 0, Progress()
         loss_sum = torch.zeros((), device=engine.device)
-        for batch, (c, x, neg) in enumerate(workers.ahead(engine.epoch(epoch)), 1):
+        for batch, (c, targets) in enumerate(workers.ahead(engine.epoch(epoch)), 1):
             alpha = lr * max(1e-4, 1.0 - done / max(total, 1.0))
-            loss_sum += step(c, torch.cat([x[:, None], neg], 1).view(-1), alpha)
+            loss_sum += step(c, targets.view(-1), alpha)
             done += len(c)
             n_epoch += len(c)
             if curve is not None and curve[0].due(done):
