@@ -12,7 +12,9 @@ gensim runs as skip-gram (sg=1, window 5, 5 negatives, min_count 1), once with i
 frequent-word downsampling (sample=1e-3, fewer pairs) and once with sample=0 (the same pairs
 as ours). Our fused CPU kernels run as SGNS (train_skipgram), MF on sequences and EGES (side
 information: a brand that is the node's group 70% of the time, missing for 30%, and a
-category of 5 groups). Every CPU method runs once per ``--threads`` value (gensim's
+category of 5 groups). The pair engine alone (batches of pairs and negatives, no training)
+runs both ways on the CPU: our numba kernels (``engine-cpu``) and the torch operations the
+GPU path uses (``engine-torch-cpu``, the CPU path before them). Every CPU method runs once per ``--threads`` value (gensim's
 ``workers``, our Hogwild threads, torch's intra-op threads). Wall seconds include each
 method's setup (gensim's vocabulary scan, our pair engine); CPU seconds count every thread of
 this process, a fairer measure on a busy machine.
@@ -34,12 +36,13 @@ import torch
 from prodembed.device import configure_threads
 from prodembed.eges import train_eges
 from prodembed.pairs import PairEngine
+from prodembed.pairtrain import default_batch
 from prodembed.side_info import SideInfo
 from prodembed.skipgram import train_mf_sequences, train_skipgram
 from prodembed.testing import cosine, dot, planted_graph, random_walks, seen_auc, split_edges
 
 METHODS = [
-    "engine-cpu", "gensim", "gensim-sample0", "ours-cpu", "ours-mf-cpu", "ours-eges-cpu",
+    "engine-cpu", "engine-torch-cpu", "gensim", "gensim-sample0", "ours-cpu", "ours-mf-cpu", "ours-eges-cpu",
     "ours-cpu-batched",
 ]  # fmt: skip
 CUDA_METHODS = ["engine-cuda", "ours-cuda"]
@@ -115,9 +118,10 @@ def gensim_embeddings(walks, n, args, sample, workers):
     return emb, clock
 
 
-def engine_rate(walks, n, args, device) -> tuple[float, Clock]:
+def engine_rate(walks, n, args, device, numba) -> tuple[float, Clock]:
+    """Pairs of one epoch and its clock: the engine alone, at the trainers' batch size."""
     engine = PairEngine(walks, n, window=args.window, negatives=args.negatives, device=device,
-                        batch_size=args.batch_size or 65536)  # fmt: skip
+                        batch_size=args.batch_size or default_batch(device), numba=numba)  # fmt: skip
     with Clock() as clock:
         pairs = 0
         for c, _ in engine.epoch(0):
@@ -193,9 +197,11 @@ def main() -> None:
         for threads in thread_counts[-1:] if cuda_method else thread_counts:
             configure_threads(threads)
             if method.startswith("engine-"):
-                device = torch.device(method.removeprefix("engine-"))
-                pairs, clock = engine_rate(walks, n, args, device)
-                row("pair engine only (pairs + negatives)", device, threads, clock, 1, pairs)
+                device = torch.device("cuda" if cuda_method else "cpu")
+                numba = method == "engine-cpu"
+                pairs, clock = engine_rate(walks, n, args, device, numba)
+                kind = "numba kernels" if numba else "torch ops"
+                row(f"pair engine only ({kind})", device, threads, clock, 1, pairs)
             elif method.startswith("gensim"):
                 sample = 0.0 if method == "gensim-sample0" else 1e-3
                 emb, clock = gensim_embeddings(walks, n, args, sample, threads)

@@ -63,7 +63,9 @@ class PairEngine:
     frequencies in ``walks``. ``dynamic_window=False`` uses the full window at every position
     (tests use it to check the exact pair set). ``max_pairs`` caps the pairs held at once:
     the walks are shuffled and cut into chunks whose pairs fit, each chunk's pairs shuffled
-    on their own. The same seed, device and thread count give the same batches.
+    on their own. ``numba``: build batches with the CPU kernels (the default on the CPU;
+    ``False`` runs the torch path there, as benchmarks and tests do). The same seed, device
+    and path give the same batches.
     """
 
     def __init__(
@@ -80,10 +82,14 @@ class PairEngine:
         max_pairs: int | None = None,
         power: float = 0.75,
         table_size: int | None = None,
+        numba: bool | None = None,
     ) -> None:
         if window < 1 or negatives < 0 or batch_size < 1:
             raise ValueError("window and batch_size must be >= 1 and negatives >= 0")
         self.device = torch.device(device)
+        self.numba = self.device.type == "cpu" if numba is None else numba
+        if self.numba and self.device.type != "cpu":
+            raise ValueError(f"the numba pair kernels run on the CPU, not on {self.device}")
         self.walks = torch.as_tensor(walks, dtype=torch.int32, device=self.device)
         if self.walks.ndim != 2 or self.walks.shape[1] < 2:
             raise ValueError(f"walks must be (n_walks, length >= 2), got {tuple(self.walks.shape)}")
@@ -98,8 +104,8 @@ class PairEngine:
         self.padded = bool((self.walks < 0).any())
         tokens = self.walks[self.walks >= 0] if self.padded else self.walks.reshape(-1)
         self.counts = torch.bincount(tokens.long(), minlength=self.n_nodes)
-        if self.device.type == "cpu":
-            self.alias = _alias_row(self.counts.numpy(), power)
+        if self.numba:
+            self.alias = alias_row(self.counts.numpy(), power)
         else:
             self.table = unigram_table(self.counts, power, table_size)
         if max_pairs is None:
@@ -147,7 +153,7 @@ class PairEngine:
     def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Batches of int64 ``center`` (B,) and ``targets`` (B, 1 + negatives): each pair's
         context, then its negatives."""
-        if self.device.type == "cpu":
+        if self.numba:
             yield from self._cpu_epoch(epoch)
             return
         g = torch.Generator(device=self.device)
@@ -182,7 +188,7 @@ class PairEngine:
                 yield c, torch.from_numpy(targets)
 
 
-def _alias_row(counts: np.ndarray, power: float) -> tuple[np.ndarray, ...]:
+def alias_row(counts: np.ndarray, power: float) -> tuple[np.ndarray, ...]:
     """(bounds, table, prob) of one alias row drawing node i with probability ~ count_i^power
     (:func:`.walk_kernels.draw` on row 0). Only walked nodes enter it, so a node that never
     occurs is never drawn, whatever the rounding."""
