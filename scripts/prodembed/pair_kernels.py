@@ -2,7 +2,7 @@
 
 On a CPU the torch engine spent ~0.27 us per pair (benchmarks/RESULTS.md), a fifth of a fused
 trainer's epoch: a dozen full-array passes to build the pairs, a permutation gather, and
-negatives gathered from a unigram table of 64 slots per node (100 MB at Electronics size, a
+negatives gathered from a unigram table of 64 slots per node (116 MB at Electronics size, a
 cache miss per draw). Here a chunk's pairs come from one pass over its walks, and negatives
 from an alias table over the walked nodes (16 bytes per node, mostly in cache), exact
 unigram^power rather than rounded to table slots. Every draw comes from one splitmix64

@@ -29,8 +29,8 @@ import torch
 from . import pair_kernels
 from .walk_kernels import alias_tables
 
-#: Pairs built at once on the CPU: 2**24 pairs cost ~0.4 GiB with the shuffle; more only
-#: thrashes caches. On a GPU the whole Electronics epoch (~2e8 pairs, ~5 GiB) fits at once.
+#: Pairs built at once on the CPU: 2**24 pairs are two 64 MiB int32 buffers (the torch path
+#: needs ~0.4 GiB with its shuffle); more only thrashes caches. On a GPU the whole Electronics epoch (~2e8 pairs, ~5 GiB) fits at once.
 CPU_MAX_PAIRS = 2**24
 CUDA_MAX_PAIRS = 2**28
 
@@ -57,10 +57,10 @@ def unigram_table(counts: torch.Tensor, power: float = 0.75, size: int | None = 
 
 
 class PairEngine:
-    """Yields ``(center, context, negatives)`` batches of one epoch on ``device``.
+    """Yields ``(center, targets)`` batches of one epoch on ``device`` (:meth:`epoch`).
 
-    ``negatives`` has shape (batch, negatives) and is drawn from unigram^power over the node
-    frequencies in ``walks``. ``dynamic_window=False`` uses the full window at every position
+    Each pair's negatives are drawn from unigram^power over the node frequencies in
+    ``walks``. ``dynamic_window=False`` uses the full window at every position
     (tests use it to check the exact pair set). ``max_pairs`` caps the pairs held at once:
     the walks are shuffled and cut into chunks whose pairs fit, each chunk's pairs shuffled
     on their own. ``numba``: build batches with the CPU kernels (the default on the CPU;
