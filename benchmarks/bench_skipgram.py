@@ -14,8 +14,9 @@ as ours). Our fused CPU kernels run as SGNS (train_skipgram), MF on sequences an
 information: a brand that is the node's group 70% of the time, missing for 30%, and a
 category of 5 groups). The pair engine alone (batches of pairs and negatives, no training)
 runs both ways on the CPU: our numba kernels (``engine-cpu``) and the torch operations the
-GPU path uses (``engine-torch-cpu``, the CPU path before them). Every CPU method runs once per ``--threads`` value (gensim's
-``workers``, our Hogwild threads, torch's intra-op threads). Wall seconds include each
+GPU path uses (``engine-torch-cpu``, the CPU path before them). Every CPU method runs once
+per ``--threads`` value (gensim's ``workers``, our Hogwild threads, torch's intra-op
+threads). Wall seconds include each
 method's setup (gensim's vocabulary scan, our pair engine); CPU seconds count every thread of
 this process, a fairer measure on a busy machine.
 """
@@ -42,8 +43,8 @@ from prodembed.skipgram import train_mf_sequences, train_skipgram
 from prodembed.testing import cosine, dot, planted_graph, random_walks, seen_auc, split_edges
 
 METHODS = [
-    "engine-cpu", "engine-torch-cpu", "gensim", "gensim-sample0", "ours-cpu", "ours-mf-cpu", "ours-eges-cpu",
-    "ours-cpu-batched",
+    "engine-cpu", "engine-torch-cpu", "gensim", "gensim-sample0", "ours-cpu", "ours-mf-cpu",
+    "ours-eges-cpu", "ours-cpu-batched",
 ]  # fmt: skip
 CUDA_METHODS = ["engine-cuda", "ours-cuda"]
 #: Kernel names of the fused trainers in the table.
@@ -120,8 +121,10 @@ def gensim_embeddings(walks, n, args, sample, workers):
 
 def engine_rate(walks, n, args, device, numba) -> tuple[float, Clock]:
     """Pairs of one epoch and its clock: the engine alone, at the trainers' batch size."""
-    engine = PairEngine(walks, n, window=args.window, negatives=args.negatives, device=device,
-                        batch_size=args.batch_size or default_batch(device), numba=numba)  # fmt: skip
+    engine = PairEngine(
+        walks, n, window=args.window, negatives=args.negatives, device=device,
+        batch_size=args.batch_size or default_batch(device), numba=numba,
+    )  # fmt: skip
     with Clock() as clock:
         pairs = 0
         for c, _ in engine.epoch(0):

@@ -69,7 +69,7 @@ def test_negatives_follow_unigram_to_the_075(path):
     assert chisquare(observed[:20], expected[:20]).pvalue > 1e-3
 
 
-def testalias_row_gives_each_walked_node_exactly_count_to_the_075():
+def test_alias_row_gives_each_walked_node_exactly_count_to_the_075():
     counts = np.array([0, 1, 16, 81, 0, 5])
     bounds, table, prob = alias_row(counts, 0.75)
     assert bounds.tolist() == [0, 4]  # only walked nodes have slots

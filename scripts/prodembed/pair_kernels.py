@@ -24,14 +24,20 @@ def stream(seed: int) -> np.ndarray:
     return np.array([walk_state(np.uint64(seed), np.uint64(0))], dtype=np.uint64)
 
 
+@njit(cache=True, inline="always")
+def _below(state, k):
+    """Advance the stream; return the new state and an integer uniform on ``0..k-1``."""
+    state, u = uniform(state)
+    return state, min(np.int64(u * k), k - 1)
+
+
 @njit(cache=True, nogil=True)
 def permutation(n, stream):
     """A uniform permutation of ``0..n-1`` (Fisher-Yates)."""
     state = stream[0]
     order = np.arange(n, dtype=np.int64)
     for i in range(n - 1, 0, -1):
-        state, u = uniform(state)
-        j = min(np.int64(u * (i + 1)), i)
+        state, j = _below(state, i + 1)
         order[i], order[j] = order[j], order[i]
     stream[0] = state
     return order
@@ -59,16 +65,15 @@ def walk_pairs(walks, order, window, dynamic, stream, centers, contexts):
                 continue
             b = window
             if dynamic:
-                state, u = uniform(state)
-                b = min(np.int64(u * window), window - 1) + 1
+                state, b = _below(state, window)
+                b += 1
             for j in range(max(0, i - b), min(length, i + b + 1)):
                 if j != i and row[j] >= 0:
                     centers[n] = v
                     contexts[n] = row[j]
                     n += 1
     for i in range(n - 1, 0, -1):
-        state, u = uniform(state)
-        j = min(np.int64(u * (i + 1)), i)
+        state, j = _below(state, i + 1)
         centers[i], centers[j] = centers[j], centers[i]
         contexts[i], contexts[j] = contexts[j], contexts[i]
     stream[0] = state
