@@ -23,6 +23,14 @@ import torch
 log = logging.getLogger(__name__)
 
 
+def cpu_path(device: torch.device, chosen: bool | None, what: str) -> bool:
+    """Whether to run a CPU-only implementation (``what`` names it in the error): by default
+    exactly when on the CPU; ``chosen`` overrides that, but never onto another device."""
+    if chosen and device.type != "cpu":
+        raise ValueError(f"{what} run on the CPU, not on {device}")
+    return device.type == "cpu" if chosen is None else chosen
+
+
 def select_device(gpus_given: int) -> torch.device:
     """CUDA when the job was given a GPU and torch sees one, else CPU; logs the reason."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>")

@@ -27,10 +27,12 @@ import numpy as np
 import torch
 
 from . import pair_kernels
+from .device import cpu_path
 from .walk_kernels import alias_tables
 
 #: Pairs built at once on the CPU: 2**24 pairs are two 64 MiB int32 buffers (the torch path
-#: needs ~0.4 GiB with its shuffle); more only thrashes caches. On a GPU the whole Electronics epoch (~2e8 pairs, ~5 GiB) fits at once.
+#: needs ~0.4 GiB with its shuffle); more only thrashes caches. On a GPU the whole
+#: Electronics epoch (~2e8 pairs, ~5 GiB) fits at once.
 CPU_MAX_PAIRS = 2**24
 CUDA_MAX_PAIRS = 2**28
 
@@ -87,9 +89,7 @@ class PairEngine:
         if window < 1 or negatives < 0 or batch_size < 1:
             raise ValueError("window and batch_size must be >= 1 and negatives >= 0")
         self.device = torch.device(device)
-        self.numba = self.device.type == "cpu" if numba is None else numba
-        if self.numba and self.device.type != "cpu":
-            raise ValueError(f"the numba pair kernels run on the CPU, not on {self.device}")
+        self.numba = cpu_path(self.device, numba, "the numba pair kernels")
         self.walks = torch.as_tensor(walks, dtype=torch.int32, device=self.device)
         if self.walks.ndim != 2 or self.walks.shape[1] < 2:
             raise ValueError(f"walks must be (n_walks, length >= 2), got {tuple(self.walks.shape)}")

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from .curves import LearningCurve, Snapshot
+from .device import cpu_path
 from .pairs import PairEngine
 from .runtime import Progress
 
@@ -98,9 +99,7 @@ def make_engine(walks, n_nodes, window, negatives, batch_size, seed, device) -> 
 def use_fused(device: torch.device, fused: bool | None) -> bool:
     """Whether a trainer runs the fused CPU kernels: by default exactly when on the CPU;
     ``fused=False`` forces the batched torch step there (tests and benchmarks use it)."""
-    if fused and device.type != "cpu":
-        raise ValueError(f"the fused kernels run on the CPU, not on {device}")
-    return device.type == "cpu" if fused is None else fused
+    return cpu_path(device, fused, "the fused kernels")
 
 
 class Hogwild:
