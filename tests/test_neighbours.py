@@ -15,9 +15,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from prodembed import neighbours
 from prodembed.artifacts import ModelArtifacts
 from prodembed.neighbours import (
     IndexSettings,
+    _list_knn,
+    _top_k_rows,
     index_vectors,
     read_neighbour_info,
     top_k_neighbours,
@@ -155,6 +158,33 @@ def test_approximate_index_reaches_the_recall_it_records(similarity):
     assert (df["asin"] != df["neighbour"]).all() and len(df) == 30_000
     expected, _ = score_pairs(model, df["asin"], df["neighbour"])
     np.testing.assert_allclose(df["score"], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_top_k_rows_orders_by_value_then_column():
+    scores = np.array([[1, 3, 3, 2, 3], [5, 4, 3, 2, 1], [0, 0, 0, 0, 9]], np.float32)
+    offset = np.array([0, 0, 0, 0, 0], np.float32)
+    values, cols = _top_k_rows(scores, offset, 2)
+    assert cols.tolist() == [[1, 2], [0, 1], [4, 0]]
+    assert values.tolist() == [[3, 3], [5, 4], [9, 0]]
+    values, cols = _top_k_rows(scores, np.array([0, 0, 0, 0, 10], np.float32), 5)
+    assert cols.tolist() == [[1, 2, 3, 0, 4], [0, 1, 2, 3, 4], [0, 1, 2, 3, 4]]
+    assert values[2].tolist() == [0, 0, 0, 0, -1]
+
+
+@pytest.mark.parametrize("metric", [faiss.METRIC_INNER_PRODUCT, faiss.METRIC_L2])
+@pytest.mark.parametrize("items", [1, 4, 11, 300])
+def test_list_search_returns_what_faiss_knn_does(metric, items, monkeypatch):
+    """The per-list step of the IVF search: same ids and distances as faiss.knn, in query
+    blocks of any size, and no padding where a list holds fewer than k items."""
+    rng = np.random.default_rng(items)
+    queries = rng.standard_normal((500, 17)).astype(np.float32)
+    xb = rng.standard_normal((items, 17)).astype(np.float32)
+    expected_d, expected_i = faiss.knn(queries, xb, 11, metric=metric)
+    monkeypatch.setattr(neighbours, "BLOCK_ELEMENTS", 7 * items)  # blocks of 7 queries
+    d, i = _list_knn(queries, xb, 11, metric=metric)
+    assert i.shape == (500, min(11, items)) and (i >= 0).all()
+    np.testing.assert_array_equal(i, expected_i[:, : min(11, items)])
+    np.testing.assert_allclose(d, expected_d[:, : min(11, items)], rtol=1e-5, atol=1e-4)
 
 
 def test_scan_cap_stops_the_tuner_and_the_shortfall_is_recorded(caplog):

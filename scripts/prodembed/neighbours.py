@@ -33,11 +33,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 from faiss.contrib.big_batch_search import big_batch_search
+from numba import njit, prange
 from scipy.special import expit
 
 from .artifacts import ModelArtifacts
 from .evaluate import BLOCK_ELEMENTS
-from .runtime import Progress, atomic_path
+from .runtime import Progress, atomic_path, numba_threads
 
 log = logging.getLogger(__name__)
 
@@ -298,13 +299,18 @@ def _search_all(index, vectors: IndexVectors, k: int, exact: bool, batch: int):
     """(columns, inner products) of every product's top k; NaN rows need brute force.
 
     The IVF index is searched list by list (``big_batch_search``: the queries probing a list
-    are scored against it in one matrix product), the same results as ``index.search`` at
-    about half the CPU time when every product is a query.
+    are scored against it in one matrix product, see ``_list_knn``), the same results as
+    ``index.search`` at a fraction of the CPU time when every product is a query.
     """
     n = len(vectors.items)
     if not exact:
-        with contextlib.redirect_stdout(io.StringIO()):  # it prints progress at any verbosity
-            _, ids = big_batch_search(index, vectors.queries, min(k + 1, n), verbose=1)
+        with (
+            contextlib.redirect_stdout(io.StringIO()),  # it prints progress at any verbosity
+            numba_threads(torch.get_num_threads()),
+        ):
+            _, ids = big_batch_search(
+                index, vectors.queries, min(k + 1, n), knn=_list_knn, verbose=1
+            )
         rows = np.arange(n)
         return _select(rows, _inner32(vectors, rows, ids), ids, k, ties_beyond=False)
     cols, values = np.empty((n, k), np.int64), np.empty((n, k), np.float32)
@@ -316,6 +322,54 @@ def _search_all(index, vectors: IndexVectors, k: int, exact: bool, batch: int):
             done = rows[-1] + 1
             log.info("neighbours: %d/%d products, %.0f/s", done, n, progress.rate(done))
     return cols, values
+
+
+def _list_knn(queries: np.ndarray, items: np.ndarray, k: int, metric: int, **_):
+    """The k best ``items`` of each query row, as ``faiss.knn`` returns them (distances for
+    L2, inner products otherwise), for ``big_batch_search``'s per-list step.
+
+    ``faiss.knn`` spends most of a list's step outside the matrix product (443 items against
+    14,600 queries, one thread: 0.14 s, of which a BLAS product is 0.02 s); torch's product
+    and a numba selection of the top k take 0.05 s, and a whole IVF search of 454k products
+    2.8x less time. Returns ``min(k, len(items))`` columns: a short list yields no padding.
+    """
+    k = min(k, len(items))
+    l2 = metric == faiss.METRIC_L2
+    items_t = torch.from_numpy(items)
+    # the nearest item has the largest q.x - |x|^2 / 2
+    offset = 0.5 * (items * items).sum(1) if l2 else np.zeros(len(items), np.float32)
+    values = np.empty((len(queries), k), np.float32)
+    cols = np.empty((len(queries), k), np.int64)
+    step = max(1, BLOCK_ELEMENTS // max(len(items), 1))
+    for start in range(0, len(queries), step):
+        part = slice(start, start + step)
+        inner = torch.mm(torch.from_numpy(queries[part]), items_t.T).numpy()
+        values[part], cols[part] = _top_k_rows(inner, offset, k)
+    if l2:
+        values = (queries * queries).sum(1, keepdims=True) - 2 * values
+    return values, cols
+
+
+@njit(cache=True, parallel=True)
+def _top_k_rows(scores: np.ndarray, offset: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """Each row's k largest ``scores - offset`` and their columns, by (value descending,
+    column), in one pass that compares most values only with the k-th best so far."""
+    values = np.empty((scores.shape[0], k), np.float32)
+    cols = np.empty((scores.shape[0], k), np.int64)
+    for r in prange(scores.shape[0]):
+        row, best, where = scores[r], values[r], cols[r]
+        last = np.float32(-np.inf)
+        for j in range(scores.shape[1]):
+            x = row[j] - offset[j]
+            if j >= k and not x > last:
+                continue
+            i = min(j, k - 1)
+            while i > 0 and best[i - 1] < x:
+                best[i], where[i] = best[i - 1], where[i - 1]
+                i -= 1
+            best[i], where[i] = x, j
+            last = best[k - 1]
+    return values, cols
 
 
 def _search(index, vectors: IndexVectors, rows: np.ndarray, k: int, exact: bool):

@@ -76,6 +76,22 @@ def atomic_path(path: str | os.PathLike):
             os.unlink(tmp)
 
 
+@contextlib.contextmanager
+def numba_threads(threads: int | None):
+    """Temporarily cap numba's thread pool (results do not depend on it, only speed does)."""
+    import numba  # here, not at the top: most users of this module never start numba
+
+    if threads is None:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
 def _remove_stale_temporaries(path: Path) -> None:
     """Remove this target's ``.<name>.XXXXXXXX.tmp`` files (as mkstemp names them below).
 

@@ -19,7 +19,6 @@ implementation does.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 
@@ -29,6 +28,7 @@ import torch
 
 from . import walk_kernels as kernels
 from .graph import Graph
+from .runtime import numba_threads
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +65,6 @@ def _seed64(seed: int) -> np.uint64:
     return np.uint64(int(seed) % 2**64)
 
 
-@contextlib.contextmanager
-def _numba_threads(threads: int | None):
-    """Temporarily cap numba's thread pool (results do not depend on it, only speed does)."""
-    if threads is None:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
-
 def _log_progress(label: str, done: int, total: int, started: float) -> None:
     seconds = max(time.perf_counter() - started, 1e-9)
     log.info("%s: %d/%d walks, %.0f walks/s", label, done, total, done / seconds)
@@ -92,7 +78,7 @@ def _run_numba(label, graph, walks_per_node, length, threads, launch, prepare=No
     """
     _check_walkable(graph, walks_per_node, length)
     n_walks = walks_per_node * graph.n_nodes
-    with _numba_threads(threads):
+    with numba_threads(threads):
         log.info(
             "%s: %d walks (%d per node) of length %d on %d threads",
             label, n_walks, walks_per_node, length, numba.get_num_threads(),
