@@ -2,7 +2,7 @@
 
     python benchmarks/bench_neighbours.py [--nodes N] [--dim D] [--groups G] [--noise S]
                                           [--similarity cosine|dot] [--model-dir DIR]
-                                          [--sample Q] [--threads T] [--k K]
+                                          [--sample Q] [--threads T] [--k K] [--faiss-knn]
 
 Vectors: nested clusters like trained product vectors (``prodembed.testing.
 clustered_vectors``: heavy-tailed groups of 10-product subgroups plus noise; ``--noise``
@@ -13,7 +13,9 @@ product's top k:
   deterministic top-k), timed on ``--sample`` query rows and extrapolated to all products;
 - FAISS exact (flat inner product), timed on the same sample and extrapolated;
 - FAISS approximate: ``top_k_neighbours`` with the IVF index, run in full (build, nprobe
-  tuning on its own 1,000-query sample, search of every product).
+  tuning on its own 1,000-query sample, search of every product); with ``--faiss-knn`` once
+  more with faiss's own ``faiss.knn`` as the per-list step of the search (what it used
+  before ``_list_knn``).
 
 Recall@k of each against the exact lists of the sampled queries (ties count as hits:
 ``prodembed.neighbours._recall``).
@@ -33,6 +35,7 @@ import numpy as np
 import pandas as pd
 import torch
 from bench_skipgram import Clock, machine
+from prodembed import neighbours as neighbours_module
 from prodembed.artifacts import ModelArtifacts
 from prodembed.evaluate import ScoreTable
 from prodembed.neighbours import (
@@ -90,6 +93,9 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2_000, help="queries timed on exact paths")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument(
+        "--faiss-knn", action="store_true", help="also the IVF search with faiss.knn per list"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the nprobe tuning steps
     torch.set_num_threads(args.threads)
@@ -114,15 +120,20 @@ def main() -> None:
     recall = _recall(vectors, rows, cols, threshold)
     results.append(("faiss flat, exact", build.wall, search.wall * scale,
                     build.cpu + search.cpu * scale, recall, timed))  # fmt: skip
-    with Clock() as clock:
-        found = top_k_neighbours(model, k=k, settings=IndexSettings(exact_max_products=0))
-    info = found.info
-    neighbours = found.table["neighbour"].to_numpy().reshape(n, -1)[rows]
-    cols = pd.Index(model.asins).get_indexer(neighbours.ravel()).reshape(neighbours.shape)
-    form = " (L2 form)" if info["metric"] == "l2" else ""
-    name = f"faiss ivf{info['nlist']}{form}, nprobe {info['nprobe']} (top_k_neighbours)"
-    results.append((name, info["build_seconds"], clock.wall - info["build_seconds"], clock.cpu,
-                    _recall(vectors, rows, cols, threshold), f"all {n:,}"))  # fmt: skip
+    steps = [("top_k_neighbours", neighbours_module._list_knn)]
+    if args.faiss_knn:
+        steps.append(("per-list step faiss.knn", faiss.knn))
+    for label, step in steps:
+        neighbours_module._list_knn = step  # big_batch_search's per-list search
+        with Clock() as clock:
+            found = top_k_neighbours(model, k=k, settings=IndexSettings(exact_max_products=0))
+        info = found.info
+        neighbours = found.table["neighbour"].to_numpy().reshape(n, -1)[rows]
+        cols = pd.Index(model.asins).get_indexer(neighbours.ravel()).reshape(neighbours.shape)
+        form = " (L2 form)" if info["metric"] == "l2" else ""
+        name = f"faiss ivf{info['nlist']}{form}, nprobe {info['nprobe']} ({label})"
+        results.append((name, info["build_seconds"], clock.wall - info["build_seconds"],
+                        clock.cpu, _recall(vectors, rows, cols, threshold), f"all {n:,}"))  # fmt: skip
     print_table(results, k)
     tried = [(t["nprobe"], round(t["recall_at_k"], 4)) for t in info["nprobe_tried"]]
     print(f"\nivf: (nprobe, sampled recall@{k}) tried {tried}; recorded recall@{k} "

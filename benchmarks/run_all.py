@@ -44,7 +44,8 @@ SCALES = {
         "mf": ["--nodes", "600", "--groups", "20", "--epochs", "1", "--dim", "16", "--subset",
                "200"],
         "parser": ["--lines", "400", "--repeat", "1"],
-        "neighbours": ["--nodes", "3000", "--dim", "16", "--groups", "60", "--sample", "300"],
+        "neighbours": ["--nodes", "3000", "--dim", "16", "--groups", "60", "--sample", "300",
+                       "--faiss-knn"],
         "intervals": ["--pairs", "20000", "--baseline-resamples", "2"],
     },
     "default": {name: [] for name in ORDER},
@@ -54,7 +55,7 @@ SCALES = {
                      "--epochs", "1"],
         "mf": [*ELECTRONICS, "--groups", "2000", "--epochs", "3"],
         "parser": ["--lines", "500000", "--repeat", "1"],
-        "neighbours": ["--nodes", "454081"],
+        "neighbours": ["--nodes", "454081", "--faiss-knn"],
         "intervals": [],
     },
     "books": {

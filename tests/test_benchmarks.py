@@ -37,7 +37,8 @@ def test_every_benchmark_prints_its_table_at_the_smoke_scale(tmp_path):
     assert "| numpy reference, first-order |" in walks and "| numba node2vec p=1.0 q=0.5 |" in walks
     assert "| 0.5 | 2 | " in walks and "x (1)" in walks  # proposals and ratio per (p, q)
     neighbours = (tmp_path / "neighbours.md").read_text()
-    assert "| torch brute force (old path) |" in neighbours and "| faiss ivf" in neighbours
+    assert "| torch brute force (old path) |" in neighbours and "(top_k_neighbours) |" in neighbours
+    assert "(per-list step faiss.knn) |" in neighbours
     assert "| sklearn per resample |" in (tmp_path / "intervals.md").read_text()
 
 
