@@ -20,9 +20,9 @@ def test_delong_by_hand():
     aucs, cov = intervals.delong(labels, scores)
     assert aucs[0] == pytest.approx(5 / 6)
     assert cov[0, 0] == pytest.approx(1 / 27)
-    lo, hi = intervals.auc_interval(labels, scores)
+    estimate, lo, hi = intervals.auc(labels, scores)
     half = norm.ppf(0.975) * np.sqrt(1 / 27)
-    assert (lo, hi) == pytest.approx((5 / 6 - half, 1.0))
+    assert (estimate, lo, hi) == pytest.approx((5 / 6, 5 / 6 - half, 1.0))
 
 
 def test_delong_matches_brute_force_placements_with_ties():
@@ -36,6 +36,9 @@ def test_delong_matches_brute_force_placements_with_ties():
     aucs, cov = intervals.delong(labels, scores)
     assert aucs[0] == pytest.approx(roc_auc_score(labels, scores))
     assert cov[0, 0] == pytest.approx(expected)
+    estimate, lo, hi = intervals.auc(labels, scores)
+    assert estimate == pytest.approx(roc_auc_score(labels, scores), abs=1e-15)
+    assert hi - lo == pytest.approx(2 * norm.ppf(0.975) * np.sqrt(expected))
 
 
 def binormal(rng, n, shift):
@@ -51,7 +54,7 @@ def test_auc_interval_covers_the_true_auc_at_the_nominal_rate():
     hits = []
     for _ in range(400):
         labels, scores = binormal(rng, 150, shift)
-        lo, hi = intervals.auc_interval(labels, scores)
+        _, lo, hi = intervals.auc(labels, scores)
         hits.append(lo <= true_auc <= hi)
     # 400 draws: the rate's standard error is ~0.011 at 0.95.
     assert 0.92 <= np.mean(hits) <= 0.98
@@ -75,8 +78,9 @@ def test_pr_auc_bootstrap_covers_the_true_average_precision():
     estimates, widths, hits = [], [], []
     for i in range(200):
         labels, scores = binormal(rng, 300, 1.0)
-        lo, hi = intervals.pr_auc_interval(labels, scores, seed=i)
-        estimates.append(average_precision_score(labels, scores))
+        estimate, lo, hi = intervals.pr_auc(labels, scores, seed=i)
+        assert estimate == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
+        estimates.append(estimate)
         widths.append(hi - lo)
         hits.append(lo <= true_ap <= hi)
     assert np.mean(hits) >= 0.93  # 200 draws: the rate's standard error is ~0.015 at 0.95
@@ -86,14 +90,43 @@ def test_pr_auc_bootstrap_covers_the_true_average_precision():
 def test_intervals_are_seeded_and_undefined_without_both_classes():
     rng = np.random.default_rng(2)
     labels, scores = binormal(rng, 50, 1.0)
-    assert intervals.pr_auc_interval(labels, scores, 5) == intervals.pr_auc_interval(
-        labels, scores, 5
-    )
-    lo, hi = intervals.pr_auc_interval(labels, scores, 5)
+    assert intervals.pr_auc(labels, scores, 5) == intervals.pr_auc(labels, scores, 5)
+    assert intervals.pr_auc(labels, scores, 5) != intervals.pr_auc(labels, scores, 6)
+    _, lo, hi = intervals.pr_auc(labels, scores, 5)
     assert 0 < lo < hi <= 1
-    assert intervals.auc_interval(np.ones(5), np.arange(5)) == (None, None)
-    assert intervals.pr_auc_interval(np.zeros(5), np.arange(5)) == (None, None)
+    assert intervals.auc(np.ones(5), np.arange(5)) == (None, None, None)
+    assert intervals.auc([], []) == (None, None, None)
+    assert intervals.auc([1, 0, 0], [3, 2, 1]) == (1.0, None, None)  # one positive: no variance
+    assert intervals.pr_auc(np.zeros(5), np.arange(5)) == (None, None, None)
     assert intervals.paired_auc(np.ones(5), np.arange(5), np.arange(5)) is None
+
+
+def test_poisson_resample_weights_are_poisson_1():
+    """Each bootstrap weight is a Poisson(1) count: P(k) = e^-1 / k! within sampling error."""
+    weights = intervals.poisson_weights(1_000_000, np.uint64(3), 0)
+    assert weights.min() == 0 and weights.max() <= intervals.POISSON_CAP
+    frequencies = np.bincount(weights.astype(np.int64), minlength=5)[:5] / len(weights)
+    expected = np.exp(-1) / np.array([1, 1, 2, 6, 24])
+    assert np.all(np.abs(frequencies - expected) < 4 * np.sqrt(expected / len(weights)))
+    assert not np.array_equal(weights, intervals.poisson_weights(1_000_000, np.uint64(3), 1))
+
+
+@pytest.mark.parametrize("decimals", [None, 1])
+def test_each_poisson_resample_is_the_weighted_average_precision_of_its_weights(decimals):
+    """The fused pass (weights drawn as it walks the pairs) equals sklearn's AP under the very
+    weights :func:`intervals.poisson_weights` reproduces, ties included."""
+    rng = np.random.default_rng(8)
+    labels = rng.integers(0, 2, 3000)
+    scores = rng.normal(size=3000) + labels
+    if decimals is not None:
+        scores = np.round(scores, decimals)
+    order, last = intervals.by_score(scores)
+    fused = intervals._poisson_ap(labels[order].astype(float), last, np.uint64(11), 3)
+    for r in range(3):
+        weights = np.empty(3000)
+        weights[order] = intervals.poisson_weights(3000, np.uint64(11), r)
+        expected = average_precision_score(labels, scores, sample_weight=weights)
+        assert fused[r] == pytest.approx(expected, rel=1e-12)
 
 
 def test_paired_test_finds_a_small_real_difference_that_separate_intervals_miss():
@@ -105,8 +138,8 @@ def test_paired_test_finds_a_small_real_difference_that_separate_intervals_miss(
     assert diff == pytest.approx(roc_auc_score(labels, better) - roc_auc_score(labels, worse))
     is_tie, p = intervals.tie([diff], [var])
     assert not is_tie and p < 0.01
-    _, hi_w = intervals.auc_interval(labels, worse)
-    lo_b, _ = intervals.auc_interval(labels, better)
+    _, _, hi_w = intervals.auc(labels, worse)
+    _, lo_b, _ = intervals.auc(labels, better)
     assert lo_b < hi_w  # the separate intervals overlap
 
 

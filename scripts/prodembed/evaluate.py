@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
+from numba import njit, prange
 from scipy.special import expit
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from . import intervals
 from .artifacts import ModelArtifacts
+from .runtime import numba_threads
 from .scoring import PROTOCOLS, codes_of, positions_in, row_index, score_rows
 
 BLOCK_ELEMENTS = 1 << 25
@@ -117,13 +118,6 @@ def _protocol_key(key: str, suffix: str) -> str:
     return f"{base}{suffix}_{end}" if end in ("lo", "hi") else f"{key}{suffix}"
 
 
-def _auc(labels: np.ndarray, scores: np.ndarray, metric) -> float | None:
-    """The metric, or None where it is undefined (fewer than two classes)."""
-    if len(labels) == 0 or labels.min() == labels.max():
-        return None
-    return float(metric(labels, scores))
-
-
 def _share(mask: np.ndarray) -> float | None:
     return float(mask.mean()) if len(mask) else None
 
@@ -136,15 +130,14 @@ def _pair_metrics(scored: pd.DataFrame | None, seed: int = 0) -> dict:
     labels, scores = scored["label"].to_numpy(), scored["score"].to_numpy()
     covered, seen = scored["covered"].to_numpy(), scored["seen"].to_numpy()
     subsets = {"auc_all": slice(None), "auc_seen": seen, "auc_cold": ~seen}
-    metrics = {
-        key: _auc(labels[rows], scores[rows], roc_auc_score) for key, rows in subsets.items()
-    }
+    metrics = {}
     for key, rows in subsets.items():
-        metrics[f"{key}_lo"], metrics[f"{key}_hi"] = intervals.auc_interval(
+        metrics[key], metrics[f"{key}_lo"], metrics[f"{key}_hi"] = intervals.auc(
             labels[rows], scores[rows]
         )
-    metrics["pr_auc"] = _auc(labels, scores, average_precision_score)
-    metrics["pr_auc_lo"], metrics["pr_auc_hi"] = intervals.pr_auc_interval(labels, scores, seed)
+    metrics["pr_auc"], metrics["pr_auc_lo"], metrics["pr_auc_hi"] = intervals.pr_auc(
+        labels, scores, seed
+    )
     return {
         **metrics,
         "coverage": _share(covered),
@@ -192,8 +185,8 @@ class ScoreTable:
             shape = (max(len(r), self.block_rows()), self.n)
             self._block = torch.empty(shape, dtype=self.emb.dtype, device=self.device)
         out = torch.mm(self.emb[r], self.emb.T, out=self._block[: len(r)])
-        if self.bias is not None:
-            out += self.bias[r, None] + self.bias[None, :] + self.global_bias
+        if self.bias is not None:  # in place: a broadcast sum would be one more (rows, n) block
+            out.add_(self.bias[None, :]).add_((self.bias[r] + self.global_bias)[:, None])
         return out
 
     def to_score(self, logits: torch.Tensor) -> np.ndarray:
@@ -260,15 +253,39 @@ def _ranking(model, qa, qb, ta, tb, k, ranking_sample, seed, device) -> tuple[di
         scores[q_known, i_known] = -torch.inf
         scores[local, torch.from_numpy(qa[start:stop]).to(table.device)] = -torch.inf
         scores[local, target] = target_score
-        threshold = target_score[:, None]
-        above[start:stop] = (scores > threshold).sum(1, dtype=torch.int32).cpu().numpy()
-        tied[start:stop] = (scores == threshold).sum(1, dtype=torch.int32).cpu().numpy() - 1
+        above[start:stop], tied[start:stop] = _rank_counts(scores, target_score)
     hit[scorable], dcg[scorable] = _expected_hits(above, tied, k)
     queries = pd.DataFrame({"query": query, "hit": hit, "dcg": dcg})
     metrics = {names[0]: float(hit.mean()), names[1]: float(dcg.mean())}
     for name, values in zip(names, (hit, dcg), strict=True):
         metrics[f"{name}_lo"], metrics[f"{name}_hi"] = intervals.mean_interval(values, seed)
     return {**metrics, "n_ranking_queries": int(n_queries)}, queries
+
+
+def _rank_counts(scores: torch.Tensor, target: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, how many candidates score above its target and how many others tie with it.
+
+    On a CPU one compiled pass per row; torch's two compares and two sums over the
+    (rows, products) block took about 3.5 s of an Electronics-size evaluation's ranking.
+    """
+    if scores.device.type == "cpu":
+        with numba_threads(torch.get_num_threads()):  # the job's threads, as for torch
+            return _count_around(scores.numpy(), target.numpy())
+    threshold = target[:, None]
+    above = (scores > threshold).sum(1).cpu().numpy()
+    return above, (scores == threshold).sum(1).cpu().numpy() - 1
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _count_around(scores: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    above = np.zeros(len(target), np.int64)
+    tied = np.full(len(target), -1, np.int64)  # the target itself is not a tie
+    for q in prange(len(target)):
+        t, row = target[q], scores[q]
+        for value in row:
+            above[q] += value > t
+            tied[q] += value == t
+    return above, tied
 
 
 def _known_items(ta: np.ndarray, tb: np.ndarray, queries: np.ndarray):

@@ -4,7 +4,7 @@
   ties; a normal 95% interval clipped to [0, 1]. Two models scored on the same pairs are
   compared by the paired DeLong test, whose variance accounts for the correlation of their
   scores: far more sensitive than comparing two separate intervals.
-- PR-AUC: a seeded bootstrap over pairs (no closed form).
+- PR-AUC: a seeded Poisson bootstrap over pairs (no closed form).
 - recall@k / NDCG@k: means of per-query values, so a seeded bootstrap over queries, and a
   paired comparison on the queries both models answered.
 
@@ -22,15 +22,19 @@ import numba
 import numpy as np
 from scipy.stats import norm, rankdata
 
+from .walk_kernels import uniform, walk_state
+
 PAIR_METRICS = ("auc_all", "auc_seen", "auc_cold", "pr_auc")
 """Pair metrics that carry an interval (``<key>_lo``/``_hi``, per protocol), besides the
 ranking metrics recall@k and NDCG@k."""
 LEVEL = 0.95
 Z = float(norm.ppf(0.5 + LEVEL / 2))
 BOOTSTRAP_PAIRS = 400
-"""Resamples for PR-AUC (sorted once, see :func:`pr_auc_interval`)."""
-PAIR_CHUNK = 10
-"""Resamples drawn at once: bounds the (resamples, pairs) matrix of drawn positions."""
+"""Resamples for PR-AUC (sorted once, see :func:`pr_auc`)."""
+POISSON_CAP = 12
+"""A resample weighs each pair by a Poisson(1) count, exact up to this value, which stands for
+every larger one (probability 1.3e-10 per pair)."""
+_POISSON_CDF = np.cumsum([math.exp(-1) / math.factorial(k) for k in range(POISSON_CAP)])
 BOOTSTRAP_QUERIES = 2000
 """Resamples for per-query means: one vectorised gather each, so cheap."""
 
@@ -70,13 +74,19 @@ def _defined(labels) -> bool:
     return positives >= 2 and len(labels) - positives >= 2
 
 
-def auc_interval(labels, scores) -> tuple[float | None, float | None]:
-    """DeLong 95% interval of the AUC, clipped to [0, 1]; (None, None) where undefined."""
+def auc(labels, scores) -> tuple[float | None, float | None, float | None]:
+    """(AUC, DeLong 95% interval clipped to [0, 1]): the AUC where both classes occur, the
+    interval where each has at least two pairs, else None. One rank pass gives both."""
+    labels = np.asarray(labels)
+    if len(labels) == 0 or labels.min() == labels.max():
+        return None, None, None
+    v10, v01 = _placements(labels, np.asarray(scores, dtype=np.float64)[None, :])
+    estimate = float(v10.mean())
     if not _defined(labels):
-        return None, None
-    (auc,), cov = delong(labels, scores)
-    half = Z * math.sqrt(max(cov[0, 0], 0.0))
-    return max(0.0, float(auc) - half), min(1.0, float(auc) + half)
+        return estimate, None, None
+    variance = np.var(v10, ddof=1) / v10.shape[1] + np.var(v01, ddof=1) / v01.shape[1]
+    half = Z * math.sqrt(max(variance, 0.0))
+    return estimate, max(0.0, estimate - half), min(1.0, estimate + half)
 
 
 def paired_auc(labels, first, second) -> tuple[float, float] | None:
@@ -93,28 +103,26 @@ def _percentile(values: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def pr_auc_interval(labels, scores, seed: int = 0) -> tuple[float | None, float | None]:
-    """Seeded percentile-bootstrap 95% interval of the average precision, resampling pairs.
+def pr_auc(labels, scores, seed: int = 0) -> tuple[float | None, float | None, float | None]:
+    """(average precision, seeded percentile-bootstrap 95% interval): sklearn's AP, tied scores
+    as one threshold; all None unless each class has at least two pairs.
 
-    The pairs are sorted once; a resample is a vector of counts (how often each sorted pair
-    was drawn: uniform draws of positions are uniform draws of pairs), and its AP is one
-    compiled pass over the sorted pairs, so no resample sorts again. (sklearn per resample
-    took 90% of an evaluation job; numpy cumulative sums over (resamples, pairs) matrices,
-    about 8x as long at Electronics size, 2.8M pairs.)
+    The bootstrap is Poisson's: a resample weighs every pair by an independent Poisson(1)
+    count, the large-sample equivalent of drawing n pairs with replacement (Hanley &
+    MacGibbon, 2006). The pairs are sorted once, and each resample is one compiled pass that
+    draws its weights as it walks them (a splitmix64 stream per resample): no positions
+    drawn, no counts scattered into memory, which took about 3x as long at Electronics size
+    (benchmarks/bench_intervals.py).
     """
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     if not _defined(labels):
-        return None, None
+        return None, None, None
     order, last = by_score(scores)
     positive = labels[order].astype(np.float64)
-    rng, n = np.random.default_rng(seed), len(labels)
-    values = np.concatenate(
-        [
-            _resampled_ap(positive, last, rng.integers(0, n, (rows, n), dtype=np.int32))
-            for rows in np.diff(np.r_[0:BOOTSTRAP_PAIRS:PAIR_CHUNK, BOOTSTRAP_PAIRS])
-        ]
-    )
-    return _percentile(values[np.isfinite(values)])
+    estimate = float(weighted_average_precision(positive, last, np.ones((1, len(labels))))[0])
+    key = np.uint64(seed % (1 << 63))
+    values = _poisson_ap(positive, last, key, BOOTSTRAP_PAIRS)
+    return (estimate, *_percentile(values[np.isfinite(values)]))
 
 
 def by_score(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,18 +133,44 @@ def by_score(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, np.flatnonzero(np.r_[ranked[1:] != ranked[:-1], True])
 
 
+@numba.njit(cache=True, inline="always")
+def poisson_weight(state, cdf):
+    """Advance the stream; return the new state and a Poisson(1) count by inverse CDF (capped
+    at ``len(cdf)``), as a sum of compares: no branch to mispredict."""
+    state, u = uniform(state)
+    count = 0
+    for threshold in cdf:
+        count += u >= threshold
+    return state, count
+
+
 @numba.njit(cache=True, nogil=True)
-def _resampled_ap(positive, last, draws) -> np.ndarray:
-    """AP of each row of ``draws`` (pair positions drawn with replacement), counted into one
-    reused int32 buffer: no (resamples, pairs) count matrix, and a buffer small enough that
-    the scattered increments mostly hit cache (float64 counts took 2.3x as long)."""
-    counts = np.zeros(positive.shape[0], np.int32)
-    out = np.empty(draws.shape[0])
-    for r in range(draws.shape[0]):
-        counts[:] = 0
-        for i in draws[r]:
-            counts[i] += 1
-        out[r] = _weighted_ap(positive, last, counts)
+def poisson_weights(n, key, resample) -> np.ndarray:
+    """The weights resample ``resample`` of :func:`pr_auc` gives ``n`` sorted pairs."""
+    state, out = walk_state(key, np.uint64(resample)), np.empty(n)
+    for j in range(n):
+        state, out[j] = poisson_weight(state, _POISSON_CDF)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _poisson_ap(positive, last, key, resamples) -> np.ndarray:
+    """AP of each Poisson resample of the sorted pairs: :func:`weighted_average_precision` on
+    weights drawn in the same pass."""
+    out = np.empty(resamples)
+    for r in range(resamples):
+        state = walk_state(key, np.uint64(r))
+        tp = fp = before = ap = 0.0
+        j = 0
+        for end in last:
+            while j <= end:
+                state, w = poisson_weight(state, _POISSON_CDF)
+                tp += w * positive[j]
+                fp += w * (1.0 - positive[j])
+                j += 1
+            ap += (tp - before) * tp / max(tp + fp, 1.0)
+            before = tp
+        out[r] = ap / tp if tp > 0 and fp > 0 else np.nan
     return out
 
 
