@@ -43,3 +43,17 @@ def test_ids_the_format_cannot_hold_are_refused(tmp_path, bad):
     with pytest.raises(ValueError, match="whitespace"):
         write_word2vec(tmp_path / "v.bin", ["B001", bad], np.zeros((2, 2), np.float32))
     assert not (tmp_path / "v.bin").exists()
+
+
+@pytest.mark.parametrize(
+    ("where", "value"), [("embeddings", np.nan), ("embeddings", np.inf), ("bias", -np.inf)]
+)
+def test_a_diverged_model_is_refused_before_anything_is_written(tmp_path, where, value):
+    good = model(3, "dot")
+    parts = {"embeddings": good.embeddings.copy(), "bias": good.bias.copy()}
+    parts[where][2] = value
+    with pytest.raises(ValueError, match=r"1 of 5 products .* NaN or infinite"):
+        ModelArtifacts(parts["embeddings"], ASINS, "dot", bias=parts["bias"]).save(tmp_path / "m")
+    with pytest.raises(ValueError, match="global bias nan"):
+        ModelArtifacts(good.embeddings, ASINS, "dot", bias=good.bias, global_bias=float("nan"))
+    assert not (tmp_path / "m").exists()

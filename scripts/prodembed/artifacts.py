@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,13 @@ class ModelArtifacts:
         if self.bias is None:
             self.bias = np.zeros(len(self.asins), dtype=np.float32)
         self.bias = np.asarray(self.bias, dtype=np.float32)
+        bad = ~np.isfinite(self.embeddings).all(axis=1) | ~np.isfinite(self.bias)
+        if bad.any() or not math.isfinite(self.global_bias):
+            raise ValueError(
+                f"{int(bad.sum())} of {len(bad)} products have a vector or bias that is NaN or "
+                f"infinite (global bias {self.global_bias}): training diverged, so no scores, "
+                "neighbours or metrics can come from it; try a lower learning rate"
+            )
 
     def save(self, directory: str | Path, **extra_info) -> None:
         directory = Path(directory)

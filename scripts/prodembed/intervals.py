@@ -111,7 +111,7 @@ def pr_auc(labels, scores, seed: int = 0) -> tuple[float | None, float | None, f
     count, the large-sample equivalent of drawing n pairs with replacement (Hanley &
     MacGibbon, 2006). The pairs are sorted once, and each resample is one compiled pass that
     draws its weights as it walks them (a splitmix64 stream per resample): no positions
-    drawn, no counts scattered into memory, which took about 3x as long at Electronics size
+    drawn, no counts scattered into memory, which took twice the CPU at Electronics size
     (benchmarks/bench_intervals.py).
     """
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
