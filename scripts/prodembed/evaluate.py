@@ -12,12 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-from numba import njit, prange
+from numba import njit
 from scipy.special import expit
 
 from . import intervals
 from .artifacts import ModelArtifacts
-from .runtime import numba_threads
 from .scoring import PROTOCOLS, codes_of, positions_in, row_index, score_rows
 
 BLOCK_ELEMENTS = 1 << 25
@@ -269,18 +268,17 @@ def _rank_counts(scores: torch.Tensor, target: torch.Tensor) -> tuple[np.ndarray
     (rows, products) block were about half of an Electronics-size ranking (~7 of 13 CPU-s).
     """
     if scores.device.type == "cpu":
-        with numba_threads(torch.get_num_threads()):  # the job's threads, as for torch
-            return _count_around(scores.numpy(), target.numpy())
+        return _count_around(scores.numpy(), target.numpy())
     threshold = target[:, None]
     above = (scores > threshold).sum(1).cpu().numpy()
     return above, (scores == threshold).sum(1).cpu().numpy() - 1
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _count_around(scores: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     above = np.zeros(len(target), np.int64)
     tied = np.full(len(target), -1, np.int64)  # the target itself is not a tie
-    for q in prange(len(target)):
+    for q in range(len(target)):
         t, row = target[q], scores[q]
         for value in row:
             above[q] += value > t
