@@ -36,6 +36,9 @@ def test_delong_matches_brute_force_placements_with_ties():
     aucs, cov = intervals.delong(labels, scores)
     assert aucs[0] == pytest.approx(roc_auc_score(labels, scores))
     assert cov[0, 0] == pytest.approx(expected)
+    placements = intervals._placements(labels, np.stack([scores, -scores]))
+    np.testing.assert_allclose(placements[0], [v10, 1 - v10], atol=1e-14)  # one sort per row,
+    np.testing.assert_allclose(placements[1], [v01, 1 - v01], atol=1e-14)  # classes in order
     estimate, lo, hi = intervals.auc(labels, scores)
     assert estimate == pytest.approx(roc_auc_score(labels, scores), abs=1e-15)
     assert hi - lo == pytest.approx(2 * norm.ppf(0.975) * np.sqrt(expected))

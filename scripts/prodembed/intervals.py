@@ -20,7 +20,7 @@ import math
 
 import numba
 import numpy as np
-from scipy.stats import norm, rankdata
+from scipy.stats import norm
 
 from .walk_kernels import uniform, walk_state
 
@@ -43,14 +43,43 @@ def _placements(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, ...
     """(positives' placements, negatives' placements) with ``scores`` shaped (models, pairs).
 
     A positive's placement is the share of negatives it outscores (ties count half), a
-    negative's the share of positives that outscore it; the AUC is the mean of either.
+    negative's the share of positives that outscore it; the AUC is the mean of either. Each
+    is in its class's input order, so rows of different models pair up.
     """
     labels = np.asarray(labels).astype(bool)
-    pos, neg = scores[:, labels], scores[:, ~labels]
-    m, n = pos.shape[1], neg.shape[1]
-    both = rankdata(np.concatenate([pos, neg], axis=1), axis=1)
-    v10 = (both[:, :m] - rankdata(pos, axis=1)) / n
-    v01 = 1.0 - (both[:, m:] - rankdata(neg, axis=1)) / m
+    rows = [_sorted_placements(labels, row, np.argsort(row)) for row in scores]
+    return np.stack([v10 for v10, _ in rows]), np.stack([v01 for _, v01 in rows])
+
+
+@numba.njit(cache=True, nogil=True)
+def _sorted_placements(labels, scores, order):
+    """Placements from one ascending sort, walking tie groups with the counts of each class
+    below: the midrank formula's values exactly, where ranking the pooled scores and each
+    class apart took three sorts."""
+    m = labels.sum()
+    n = len(labels) - m
+    slot = np.empty(len(labels), np.int64)  # each pair's position within its class
+    taken = np.zeros(2, np.int64)
+    for i in range(len(labels)):
+        slot[i] = taken[np.int64(labels[i])]
+        taken[np.int64(labels[i])] += 1
+    v10, v01 = np.empty(m), np.empty(n)
+    pos_below = neg_below = start = 0
+    while start < len(order):
+        end, pos_tied = start, 0
+        while end < len(order) and scores[order[end]] == scores[order[start]]:
+            pos_tied += labels[order[end]]
+            end += 1
+        neg_tied = end - start - pos_tied
+        for k in range(start, end):
+            i = order[k]
+            if labels[i]:
+                v10[slot[i]] = (neg_below + 0.5 * neg_tied) / n
+            else:
+                v01[slot[i]] = 1.0 - (pos_below + 0.5 * pos_tied) / m
+        pos_below += pos_tied
+        neg_below += neg_tied
+        start = end
     return v10, v01
 
 
