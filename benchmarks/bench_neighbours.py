@@ -27,6 +27,7 @@ import argparse
 import logging
 import os
 from pathlib import Path
+from unittest import mock
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as prodembed.device sets it for the rules
 
@@ -124,8 +125,8 @@ def main() -> None:
     if args.faiss_knn:
         steps.append(("per-list step faiss.knn", faiss.knn))
     for label, step in steps:
-        neighbours_module._list_knn = step  # big_batch_search's per-list search
-        with Clock() as clock:
+        # big_batch_search's per-list step, swapped for this run only
+        with mock.patch.object(neighbours_module, "_list_knn", step), Clock() as clock:
             found = top_k_neighbours(model, k=k, settings=IndexSettings(exact_max_products=0))
         info = found.info
         neighbours = found.table["neighbour"].to_numpy().reshape(n, -1)[rows]
