@@ -91,9 +91,12 @@ def delong(labels, *scores) -> tuple[np.ndarray, np.ndarray]:
     labels = np.asarray(labels)
     matrix = np.atleast_2d(np.asarray(scores, dtype=np.float64))
     v10, v01 = _placements(labels, matrix)
-    aucs = v10.mean(axis=1)
-    cov = np.atleast_2d(np.cov(v10)) / v10.shape[1] + np.atleast_2d(np.cov(v01)) / v01.shape[1]
-    return aucs, cov
+    return v10.mean(axis=1), _covariance(v10, v01)
+
+
+def _covariance(v10: np.ndarray, v01: np.ndarray) -> np.ndarray:
+    """DeLong's covariance matrix of the AUCs from their placements (models x models)."""
+    return np.atleast_2d(np.cov(v10)) / v10.shape[1] + np.atleast_2d(np.cov(v01)) / v01.shape[1]
 
 
 def _defined(labels) -> bool:
@@ -113,8 +116,7 @@ def auc(labels, scores) -> tuple[float | None, float | None, float | None]:
     estimate = float(v10.mean())
     if not _defined(labels):
         return estimate, None, None
-    variance = np.var(v10, ddof=1) / v10.shape[1] + np.var(v01, ddof=1) / v01.shape[1]
-    half = Z * math.sqrt(max(variance, 0.0))
+    half = Z * math.sqrt(max(_covariance(v10, v01)[0, 0], 0.0))
     return estimate, max(0.0, estimate - half), min(1.0, estimate + half)
 
 
