@@ -97,3 +97,43 @@ def test_kernels_keep_the_loss_finite_at_saturated_logits():
     # The positive scores 1.0 (loss ~0), the negative scores a huge logit: loss ~30 (clamped).
     assert np.isfinite(loss) and loss == pytest.approx(30.0, rel=1e-3)
     assert np.isfinite(center.numpy()).all() and np.isfinite(context.numpy()).all()
+
+
+def _frozen_kernels(nodes=50, seed=0):
+    """Each kernel on random tables as ``f(c, targets)`` with lr = 0, so no row moves and every
+    pair's loss is what that pair alone scores."""
+    gen = np.random.default_rng(seed)
+
+    def table(*shape):
+        return (gen.standard_normal(shape) * 0.5).astype(np.float32)
+
+    def ones(*shape):
+        return np.ones(shape, np.float32)
+
+    rows = np.stack([np.arange(nodes), nodes + np.arange(nodes) % 7], axis=1)
+    present = np.ones((nodes, 2), bool)
+    present[::3, 1] = False
+    sgns = table(nodes, DIM), table(nodes, DIM), ones(nodes), ones(nodes)
+    mf = table(nodes, DIM), table(nodes), table(1), ones(nodes), ones(nodes), ones(1)
+    eges = table(nodes + 7, DIM), table(nodes, 2), table(nodes, DIM), ones(nodes + 7)
+    eges += ones(nodes), ones(nodes), rows, present
+    return {
+        "sgns": lambda c, t: sgd_cpu.sgns_pairs(*sgns, c, t, 0.0, EPS),
+        "mf": lambda c, t: sgd_cpu.mf_pairs(*mf, c, t, 0.0, 0.01, EPS),
+        "eges": lambda c, t: sgd_cpu.eges_pairs(*eges, c, t, 0.0, EPS),
+    }
+
+
+@pytest.mark.parametrize("kind", ["sgns", "mf", "eges"])
+def test_kernels_estimate_a_batch_loss_from_every_eighth_pair(kind):
+    kernel = _frozen_kernels()[kind]
+    gen = np.random.default_rng(1)
+    n = 37
+    c, targets = gen.integers(0, 50, n), gen.integers(0, 50, (n, 4))
+    each = np.array([kernel(c[p : p + 1], targets[p : p + 1]) for p in range(n)])
+    sampled = each[:: sgd_cpu.LOSS_EVERY]  # pairs 0, 8, ..., 32: five of them
+    assert len(sampled) == 5
+    assert kernel(c, targets) == pytest.approx(sampled.sum() * n / 5, rel=1e-5)
+    assert kernel(c[:0], targets[:0]) == 0.0
+    # The estimate is not the exact sum here, so the assertion above could tell them apart.
+    assert abs(sampled.sum() * n / 5 - each.sum()) > 1e-3 * each.sum()
