@@ -43,6 +43,12 @@ def deploy(directory: Path, config: dict) -> Path:
             shutil.copytree(src, directory / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(src, directory / name)
+    # Share the repository's compiled-kernel cache. numba keys each entry by a hash of its
+    # source file, so a copy reuses what an earlier run compiled instead of every job
+    # compiling its kernels again (most of a tiny run's time), and a changed file misses.
+    cache = ROOT / "scripts/prodembed/__pycache__"
+    cache.mkdir(exist_ok=True)
+    (directory / "scripts/prodembed/__pycache__").symlink_to(cache, target_is_directory=True)
     (directory / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return directory
 
