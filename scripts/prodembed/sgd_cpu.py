@@ -20,8 +20,8 @@ rows a node has (fetched ``2 * AHEAD`` on, since they decide what to prefetch at
 
 The loss only feeds logs and learning curves, so the kernels take it from every
 ``LOSS_EVERY``-th pair of a batch and scale the sum to the batch: batches are shuffled, so the
-estimate is unbiased, and it skips most of the ``log1p`` calls, which cost 8% of the SGNS
-kernel's time. A one-pair batch still reports its exact loss.
+estimate is unbiased, and it skips most of the ``log1p`` calls, 6-9% of the kernels'
+time (RESULTS.md, Skip-gram). A one-pair batch still reports its exact loss.
 
 Each call is serial and releases the GIL (``nogil``), so a trainer with ``threads`` > 1 runs
 Hogwild like word2vec's C code and gensim (:class:`~prodembed.pairtrain.Hogwild`): threads call
