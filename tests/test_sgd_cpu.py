@@ -6,12 +6,14 @@ same computation, so every table, optimiser state and the loss must agree to flo
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
 from prodembed import sgd_cpu
 from prodembed.eges import eges_step
-from prodembed.pairtrain import EPS, RowAdagrad, cpu_step
+from prodembed.pairtrain import EPS, SLICES_PER_THREAD, Hogwild, RowAdagrad, cpu_step
 from prodembed.skipgram import mf_step, sgns_step
 
 DIM, LR = 8, 0.3
@@ -137,3 +139,25 @@ def test_kernels_estimate_a_batch_loss_from_every_eighth_pair(kind):
     assert kernel(c[:0], targets[:0]) == 0.0
     # The estimate is not the exact sum here, so the assertion above could tell them apart.
     assert abs(sampled.sum() * n / 5 - each.sum()) > 1e-3 * each.sum()
+
+
+def test_private_arrays_add_every_slice_change_to_the_shared_one():
+    """With threads, a ``private`` array reaches each slice as a copy, and every slice's change
+    is added to the shared array: three slices that start together from the same value must
+    not overwrite each other. Other arrays stay shared."""
+    shared, counter = torch.zeros(3), torch.zeros(1)
+    together = threading.Barrier(3)
+    copies = []
+
+    def kernel(counter_view, shared_view, c, targets, lr, eps):
+        copies.append(not np.shares_memory(counter_view, counter.numpy()))
+        assert np.shares_memory(shared_view, shared.numpy())
+        together.wait(timeout=10)  # three slices hold copies of the same starting value
+        counter_view[0] += len(c)
+        return float(len(c))
+
+    with Hogwild(3) as workers:
+        step = cpu_step(kernel, counter, shared, workers=workers, private=(0,))
+        loss = step(torch.arange(1200), torch.zeros(1200, 2, dtype=torch.int64), LR)
+    assert all(copies) and len(copies) == SLICES_PER_THREAD * 3
+    assert counter.item() == 1200 and loss == 1200
