@@ -162,8 +162,9 @@ def train_mf_sequences(
         if fused:
             tables = emb, bias.view(-1), glob.view(-1)
             states = opt_emb.state, opt_bias.state, opt_glob.state
+            private = (2, 5)  # glob and its state: every pair writes them (cpu_step)
             step = cpu_step(
-                sgd_cpu.mf_pairs, *tables, *states, scalars=(l2,), workers=workers, private=(2, 5)
+                sgd_cpu.mf_pairs, *tables, *states, scalars=(l2,), workers=workers, private=private
             )
         else:
             step = partial(mf_step, opts=(opt_emb, opt_bias, opt_glob), l2=l2)
